@@ -1,0 +1,510 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Options configure an extraction.
+type Options struct {
+	Limits Limits
+	// Formats to use; nil means every registered format.
+	Formats []Format
+	// Progress, if set, is called as layers start and finish.
+	Progress func(Event)
+}
+
+// Event reports progress.
+type Event struct {
+	Layer *Layer
+	Done  bool
+	Bytes int64 // total bytes written so far
+}
+
+// Result is the outcome of extracting one image.
+type Result struct {
+	Image    string        `json:"image"`
+	Size     int64         `json:"size"`
+	SHA256   string        `json:"sha256"`
+	WorkDir  string        `json:"-"`
+	Layers   []*Layer      `json:"layers"`
+	Bytes    int64         `json:"bytes"`
+	Files    int64         `json:"files"`
+	Duration time.Duration `json:"-"`
+}
+
+// Layer returns the layer with that ID.
+func (r *Result) Layer(id string) *Layer {
+	for _, l := range r.Layers {
+		if l.ID == id {
+			return l
+		}
+	}
+	return nil
+}
+
+type candidate struct {
+	off int64
+	f   Format
+}
+
+type engine struct {
+	opt     Options
+	workDir string
+	b       *budget
+	formats []Format
+	layers  []*Layer
+	seq     int
+	written int64
+}
+
+// Extract unpacks the image at imagePath into workDir (which it creates) and
+// returns the layer tree. An error means the image could not be read at all;
+// layers that fail to unpack are recorded in the result instead.
+func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Result, error) {
+	start := time.Now()
+	f, err := os.Open(imagePath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", imagePath)
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", imagePath, err)
+	}
+	if opt.Limits == (Limits{}) {
+		opt.Limits = DefaultLimits()
+	}
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, err
+	}
+	e := &engine{opt: opt, workDir: workDir, b: newBudget(opt.Limits, fi.Size()), formats: opt.Formats}
+	if e.formats == nil {
+		e.formats = Formats()
+	}
+	root := &Layer{Path: "image", Format: "image", Kind: "image", Size: fi.Size(), Status: StatusOK, seq: 0}
+	e.layers = append(e.layers, root)
+	e.processBlob(ctx, root, f, fi.Size(), "", 1, false)
+	res := &Result{Image: imagePath, Size: fi.Size(), SHA256: hex.EncodeToString(h.Sum(nil)), WorkDir: workDir}
+	for i, l := range e.layers {
+		l.ID = fmt.Sprintf("L%d", i)
+	}
+	for _, l := range e.layers {
+		res.Bytes += l.Bytes
+		res.Files += l.Files
+	}
+	// parents are recorded by pointer during extraction; turn them into IDs.
+	res.Layers = e.layers
+	res.Duration = time.Since(start)
+	return res, ctx.Err()
+}
+
+// parentOf links children to parents after IDs are known.
+func (e *engine) newLayer(parent *Layer, f Format, source string, off int64) *Layer {
+	e.seq++
+	seg := fmt.Sprintf("%s@0x%x", f.Name(), off)
+	p := seg
+	if parent.Format != "image" {
+		p = parent.Path
+		if source != "" {
+			p += " > " + source
+		}
+		p += " > " + seg
+	}
+	l := &Layer{
+		Path:   p,
+		Format: f.Name(),
+		Kind:   f.Kind().String(),
+		Source: source,
+		Offset: off,
+		Depth:  parent.Depth + 1,
+		seq:    e.seq,
+	}
+	l.Parent = fmt.Sprintf("L%d", parent.seq)
+	l.Dir = filepath.Join("layers", fmt.Sprintf("%04d-%s", e.seq, f.Name()))
+	l.Root = filepath.Join(e.workDir, l.Dir)
+	e.layers = append(e.layers, l)
+	return l
+}
+
+// scan finds every candidate chunk start in r by the formats' magics.
+func (e *engine) scan(ctx context.Context, r io.ReaderAt, size int64, anchored bool) []candidate {
+	maxOff, maxLen := 0, 0
+	for _, f := range e.formats {
+		for _, m := range f.Magics() {
+			if m.Offset > maxOff {
+				maxOff = m.Offset
+			}
+			if len(m.Bytes) > maxLen {
+				maxLen = len(m.Bytes)
+			}
+		}
+	}
+	seen := map[candidate]bool{}
+	var out []candidate
+	add := func(off int64, f Format) {
+		c := candidate{off, f}
+		if off >= 0 && off < size && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	if anchored {
+		hdr := readHeader(r, 0, size, maxOff+maxLen)
+		for _, f := range e.formats {
+			for _, m := range f.Magics() {
+				if len(hdr) >= m.Offset+len(m.Bytes) && bytes.Equal(hdr[m.Offset:m.Offset+len(m.Bytes)], m.Bytes) {
+					add(0, f)
+				}
+			}
+		}
+	} else {
+		const window = 8 << 20
+		overlap := int64(maxLen)
+		buf := make([]byte, window+overlap)
+		for base := int64(0); base < size; base += window {
+			if ctx.Err() != nil {
+				break
+			}
+			n, _ := r.ReadAt(buf, base)
+			if n <= 0 {
+				break
+			}
+			win := buf[:n]
+			for _, f := range e.formats {
+				for _, m := range f.Magics() {
+					i := 0
+					for {
+						j := bytes.Index(win[i:], m.Bytes)
+						if j < 0 {
+							break
+						}
+						pos := i + j
+						if int64(pos) < window || base+window >= size {
+							add(base+int64(pos)-int64(m.Offset), f)
+						}
+						i = pos + 1
+						if len(out) > 1_000_000 {
+							break
+						}
+					}
+				}
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].off != out[j].off {
+			return out[i].off < out[j].off
+		}
+		ki, kj := kindRank(out[i].f.Kind()), kindRank(out[j].f.Kind())
+		if ki != kj {
+			return ki < kj
+		}
+		return out[i].f.Name() < out[j].f.Name()
+	})
+	return out
+}
+
+func kindRank(k Kind) int {
+	switch k {
+	case Container:
+		return 0
+	case Filesystem:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// processBlob carves the blob r (size bytes) found in parent (as source)
+// and unpacks every chunk it finds.
+func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, size int64, source string, depth int, anchored bool) int {
+	cands := e.scan(ctx, r, size, anchored)
+	pos := int64(0)
+	found := 0
+	var covered [][2]int64
+	for _, c := range cands {
+		if ctx.Err() != nil {
+			break
+		}
+		if c.off < pos {
+			continue
+		}
+		hdr := readHeader(r, c.off, size, HeaderSize)
+		if !safeIdentify(c.f, hdr) {
+			continue
+		}
+		sec := io.NewSectionReader(r, c.off, size-c.off)
+		bound, err := safeBound(c.f, sec, size-c.off)
+		if err != nil {
+			continue
+		}
+		if depth > e.opt.Limits.MaxDepth {
+			l := e.newLayer(parent, c.f, source, c.off)
+			l.Status = StatusFailed
+			l.Error = fmt.Sprintf("not unpacked: nesting depth limit %d reached", e.opt.Limits.MaxDepth)
+			l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyDepth, Path: source, Detail: l.Error})
+			l.Dir, l.Root = "", ""
+			found++
+			if bound > 0 {
+				pos = c.off + bound
+			} else {
+				break
+			}
+			continue
+		}
+		avail := size - c.off
+		if bound > 0 && bound < avail {
+			avail = bound
+		}
+		l, consumed, ok := e.unpackChunk(ctx, parent, c.f, io.NewSectionReader(r, c.off, avail), avail, source, c.off)
+		if !ok {
+			continue
+		}
+		found++
+		end := c.off + consumed
+		if consumed <= 0 {
+			if bound > 0 {
+				end = c.off + bound
+			} else {
+				end = c.off + 1
+			}
+		}
+		l.Size = end - c.off
+		covered = append(covered, [2]int64{c.off, end})
+		pos = end
+		e.descend(ctx, l, depth)
+	}
+	if parent.Format == "image" && found == 0 {
+		ent := sampleEntropy(r, 0, size)
+		if ent > 7.5 {
+			parent.Status = StatusOpaque
+			parent.Entropy = round2(ent)
+			parent.Error = "no known format found; high entropy suggests encrypted or compressed data of an unknown format"
+		} else {
+			parent.Status = StatusUnsupported
+			parent.Entropy = round2(ent)
+			parent.Error = "no known format found in the image"
+		}
+	} else if !anchored {
+		e.opaqueGaps(parent, r, size, covered, source)
+	}
+	return found
+}
+
+// opaqueGaps reports large high-entropy ranges between chunks.
+func (e *engine) opaqueGaps(parent *Layer, r io.ReaderAt, size int64, covered [][2]int64, source string) {
+	const minGap = 64 << 10
+	prev := int64(0)
+	check := func(a, b int64) {
+		if b-a < minGap {
+			return
+		}
+		ent := sampleEntropy(r, a, b)
+		if ent > 7.5 {
+			e.seq++
+			l := &Layer{Format: "opaque", Kind: "opaque", Source: source, Offset: a, Size: b - a, Depth: parent.Depth + 1,
+				Status: StatusOpaque, Entropy: round2(ent), seq: e.seq, Parent: fmt.Sprintf("L%d", parent.seq),
+				Error: "unidentified high-entropy data (encrypted, or compressed in an unknown format)"}
+			seg := fmt.Sprintf("opaque@0x%x", a)
+			if parent.Format == "image" {
+				l.Path = seg
+			} else {
+				l.Path = parent.Path
+				if source != "" {
+					l.Path += " > " + source
+				}
+				l.Path += " > " + seg
+			}
+			e.layers = append(e.layers, l)
+		}
+	}
+	for _, c := range covered {
+		check(prev, c[0])
+		prev = c[1]
+	}
+	check(prev, size)
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+// sampleEntropy returns the Shannon entropy (bits/byte) of up to 1 MiB
+// sampled evenly from [a, b).
+func sampleEntropy(r io.ReaderAt, a, b int64) float64 {
+	var counts [256]int64
+	total := int64(0)
+	const chunk = 16 << 10
+	n := (b - a) / chunk
+	if n < 1 {
+		n = 1
+	}
+	step := int64(1)
+	if n > 64 {
+		step = n / 64
+	}
+	buf := make([]byte, chunk)
+	for i := int64(0); i < n; i += step {
+		m, _ := r.ReadAt(buf, a+i*chunk)
+		if a+i*chunk+int64(m) > b {
+			m = int(b - (a + i*chunk))
+		}
+		for _, c := range buf[:max(m, 0)] {
+			counts[c]++
+		}
+		total += int64(max(m, 0))
+	}
+	if total == 0 {
+		return 0
+	}
+	ent := 0.0
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / float64(total)
+			ent -= p * math.Log2(p)
+		}
+	}
+	return ent
+}
+
+func safeIdentify(f Format, hdr []byte) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return f.Identify(hdr)
+}
+
+func safeBound(f Format, r io.ReaderAt, size int64) (n int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in %s bound: %v", f.Name(), p)
+		}
+	}()
+	return f.Bound(r, size)
+}
+
+// unpackChunk unpacks one chunk into a new layer. ok is false when the
+// candidate proved not to be the format at all.
+func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.ReaderAt, size int64, source string, off int64) (*Layer, int64, bool) {
+	l := e.newLayer(parent, f, source, off)
+	if e.opt.Progress != nil {
+		e.opt.Progress(Event{Layer: l, Bytes: e.written})
+	}
+	w, err := newWriter(l.Root, e.b, e.opt.Limits, size)
+	if err != nil {
+		l.Status, l.Error = StatusFailed, err.Error()
+		return l, 0, true
+	}
+	consumed, uerr := safeUnpack(ctx, f, r, size, w)
+	w.Close()
+	l.Files, l.Bytes = w.Files(), w.Written()
+	e.written += l.Bytes
+	l.Anomalies = append(l.Anomalies, w.Anomalies()...)
+	l.Specials = w.Specials()
+	l.Links = w.Links()
+	l.Modes = w.Modes()
+	switch {
+	case uerr == nil && w.LimitHit() == nil:
+		l.Status = StatusOK
+	case errors.Is(uerr, ErrNotFormat) && w.Entries() == 0:
+		// a coincidental magic: drop the layer
+		e.layers = e.layers[:len(e.layers)-1]
+		e.seq--
+		os.RemoveAll(l.Root)
+		return nil, 0, false
+	case w.Entries() > 0 || w.Written() > 0:
+		l.Status = StatusPartial
+	default:
+		l.Status = StatusFailed
+	}
+	if uerr != nil {
+		l.Error = fmt.Sprintf("%s: %v", f.Name(), uerr)
+	} else if le := w.LimitHit(); le != nil {
+		l.Error = le.Error()
+	}
+	if l.Files == 0 && w.Entries() == 0 && l.Status != StatusOK {
+		os.RemoveAll(l.Root)
+		l.Dir, l.Root = "", ""
+	}
+	if e.opt.Progress != nil {
+		e.opt.Progress(Event{Layer: l, Done: true, Bytes: e.written})
+	}
+	return l, consumed, true
+}
+
+func safeUnpack(ctx context.Context, f Format, r io.ReaderAt, size int64, w *Writer) (n int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.Anomaly(AnomalyPanic, "", fmt.Sprintf("%s parser panicked: %v", f.Name(), p))
+			err = fmt.Errorf("parser panic: %v\n%s", p, firstLines(string(debug.Stack()), 12))
+		}
+	}()
+	return f.Unpack(ctx, r, size, w)
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// descend feeds the files a layer produced back into the engine.
+func (e *engine) descend(ctx context.Context, l *Layer, depth int) {
+	if l.Root == "" || l.Files == 0 {
+		return
+	}
+	var files []string
+	filepath.WalkDir(l.Root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	for _, p := range files {
+		if ctx.Err() != nil {
+			return
+		}
+		rel, _ := filepath.Rel(l.Root, p)
+		rel = filepath.ToSlash(rel)
+		src := rel
+		if l.IsFilesystem() {
+			src = "/" + rel
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		if err == nil && fi.Size() > 0 {
+			e.processBlob(ctx, l, f, fi.Size(), src, depth+1, l.IsFilesystem())
+		}
+		f.Close()
+	}
+}

@@ -1,0 +1,528 @@
+package extract
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// Anomaly kinds recorded by the Writer and by format parsers.
+const (
+	AnomalyTraversal     = "path-traversal"
+	AnomalyAbsolute      = "absolute-path"
+	AnomalySymlinkWrite  = "write-through-symlink"
+	AnomalyLinkEscape    = "link-escape"
+	AnomalyBadName       = "bad-name"
+	AnomalyConflict      = "path-conflict"
+	AnomalyLimit         = "limit"
+	AnomalyLoop          = "directory-loop"
+	AnomalyDepth         = "depth-limit"
+	AnomalyPanic         = "parser-panic"
+	AnomalyMalformed     = "malformed-entry"
+	AnomalyDuplicateName = "duplicate-entry"
+)
+
+// Anomaly is something hostile or broken that extraction refused or noticed.
+type Anomaly struct {
+	Kind   string `json:"kind"`
+	Path   string `json:"path"`
+	Detail string `json:"detail"`
+}
+
+// Special is a device node, fifo or socket: recorded, never created.
+type Special struct {
+	Path  string `json:"path"`
+	Kind  string `json:"kind"` // char, block, fifo, socket
+	Mode  uint32 `json:"mode"`
+	Major uint32 `json:"major,omitempty"`
+	Minor uint32 `json:"minor,omitempty"`
+}
+
+// Link records a symbolic or hard link as the archive stated it.
+type Link struct {
+	Path   string `json:"path"`
+	Target string `json:"target"`
+	Hard   bool   `json:"hard,omitempty"`
+}
+
+// LimitError is returned when a bound from Limits is hit.
+type LimitError struct {
+	What  string
+	Limit int64
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("limit reached: %s (%d)", e.What, e.Limit)
+}
+
+// IsLimit reports whether err is (or wraps) a LimitError.
+func IsLimit(err error) bool {
+	var le *LimitError
+	return errors.As(err, &le)
+}
+
+// ErrRefused is returned for an entry the Writer refused (traversal,
+// symlink write, ...). The refusal has been recorded as an anomaly; parsers
+// normally carry on with the next entry.
+var ErrRefused = errors.New("entry refused")
+
+// budget is shared by all writers of one extraction.
+type budget struct {
+	totalLeft int64 // bytes
+	filesLeft int64
+	limits    Limits
+	total     int64 // the configured total, for messages
+}
+
+func newBudget(l Limits, inputSize int64) *budget {
+	t := l.TotalFor(inputSize)
+	return &budget{totalLeft: t, filesLeft: l.MaxFiles, limits: l, total: t}
+}
+
+// Writer is the only way extraction creates files. It is rooted at one
+// layer's folder, rejects names that leave it, never follows a symlink while
+// writing, records links and special files, and counts every byte against the
+// limits. It is safe for concurrent use.
+type Writer struct {
+	dir     string
+	root    *os.Root
+	b       *budget
+	maxOut  int64 // per-layer ratio bound
+	written atomic.Int64
+	entries atomic.Int64
+	files   atomic.Int64
+
+	mu        sync.Mutex
+	anomalies []Anomaly
+	specials  []Special
+	links     []Link
+	modes     map[string]fs.FileMode
+	limitHit  error
+}
+
+// NewWriter creates the folder dir and a Writer rooted at it, with its own
+// budget. It is meant for tests and for callers that unpack one blob.
+func NewWriter(dir string, l Limits, inputSize int64) (*Writer, error) {
+	return newWriter(dir, newBudget(l, inputSize), l, inputSize)
+}
+
+func newWriter(dir string, b *budget, l Limits, inputSize int64) (*Writer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	maxOut := int64(float64(inputSize) * l.MaxRatio)
+	if maxOut < 1<<20 {
+		maxOut = 1 << 20
+	}
+	if l.MaxRatio <= 0 {
+		maxOut = 1<<63 - 1
+	}
+	return &Writer{dir: dir, root: r, b: b, maxOut: maxOut, modes: map[string]fs.FileMode{}}, nil
+}
+
+// Dir is the folder the Writer writes into.
+func (w *Writer) Dir() string { return w.dir }
+
+// Close releases the root handle.
+func (w *Writer) Close() error { return w.root.Close() }
+
+// Written is the number of bytes of file content written so far.
+func (w *Writer) Written() int64 { return w.written.Load() }
+
+// Files is the number of regular files created.
+func (w *Writer) Files() int64 { return w.files.Load() }
+
+// Entries is the number of entries (files, dirs, links, specials) handled.
+func (w *Writer) Entries() int64 { return w.entries.Load() }
+
+// Anomalies returns the anomalies recorded so far, sorted.
+func (w *Writer) Anomalies() []Anomaly {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := append([]Anomaly(nil), w.anomalies...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Kind < out[j].Kind
+	})
+	return out
+}
+
+// Specials returns the recorded device nodes, fifos and sockets, sorted.
+func (w *Writer) Specials() []Special {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := append([]Special(nil), w.specials...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Links returns the recorded links, sorted.
+func (w *Writer) Links() []Link {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := append([]Link(nil), w.links...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Mode returns the mode an archive gave to an entry (setuid bits included),
+// which the files on disk do not carry.
+func (w *Writer) Mode(name string) (fs.FileMode, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m, ok := w.modes[name]
+	return m, ok
+}
+
+// Modes returns a copy of all recorded modes keyed by cleaned path.
+func (w *Writer) Modes() map[string]fs.FileMode {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]fs.FileMode, len(w.modes))
+	for k, v := range w.modes {
+		out[k] = v
+	}
+	return out
+}
+
+// LimitHit returns the first limit error hit by this writer, if any.
+func (w *Writer) LimitHit() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.limitHit
+}
+
+// Anomaly records an anomaly found by a parser.
+func (w *Writer) Anomaly(kind, name, detail string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.anomalies) < 10000 {
+		w.anomalies = append(w.anomalies, Anomaly{Kind: kind, Path: name, Detail: detail})
+	}
+}
+
+func (w *Writer) hitLimit(name string, e *LimitError) error {
+	w.mu.Lock()
+	first := w.limitHit == nil
+	if first {
+		w.limitHit = e
+	}
+	w.mu.Unlock()
+	if first {
+		w.Anomaly(AnomalyLimit, name, e.Error())
+	}
+	return e
+}
+
+// clean validates an archive name and returns it relative to the root
+// ("." for the root itself). Refusals are recorded.
+func (w *Writer) clean(name string) (string, error) {
+	if strings.IndexByte(name, 0) >= 0 {
+		w.Anomaly(AnomalyBadName, name, "name contains a NUL byte")
+		return "", ErrRefused
+	}
+	if strings.HasPrefix(name, "/") {
+		w.Anomaly(AnomalyAbsolute, name, "absolute path refused")
+		return "", ErrRefused
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == ".." {
+			w.Anomaly(AnomalyTraversal, name, "path leaves the extraction folder")
+			return "", ErrRefused
+		}
+	}
+	c := path.Clean(name)
+	if c == "" {
+		c = "."
+	}
+	return c, nil
+}
+
+func (w *Writer) countEntry(name string) error {
+	if atomic.AddInt64(&w.b.filesLeft, -1) < 0 {
+		return w.hitLimit(name, &LimitError{What: "number of files", Limit: w.b.limits.MaxFiles})
+	}
+	w.entries.Add(1)
+	return nil
+}
+
+// ensureParents creates the parent folders of rel, refusing to go through a
+// symlink or a non-directory.
+func (w *Writer) ensureParents(orig, rel string) error {
+	dir := path.Dir(rel)
+	if dir == "." {
+		return nil
+	}
+	cur := ""
+	for _, part := range strings.Split(dir, "/") {
+		if cur == "" {
+			cur = part
+		} else {
+			cur = cur + "/" + part
+		}
+		fi, err := w.root.Lstat(cur)
+		switch {
+		case err == nil && fi.Mode()&fs.ModeSymlink != 0:
+			w.Anomaly(AnomalySymlinkWrite, orig, "parent "+cur+" is a symlink; refusing to write through it")
+			return ErrRefused
+		case err == nil && fi.IsDir():
+			continue
+		case err == nil:
+			w.Anomaly(AnomalyConflict, orig, "parent "+cur+" is not a directory")
+			return ErrRefused
+		case errors.Is(err, fs.ErrNotExist):
+			if err := w.root.Mkdir(cur, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// Mkdir creates a directory (and its parents).
+func (w *Writer) Mkdir(name string, mode fs.FileMode) error {
+	rel, err := w.clean(name)
+	if err != nil {
+		return err
+	}
+	if rel == "." {
+		return nil
+	}
+	if err := w.countEntry(name); err != nil {
+		return err
+	}
+	if err := w.ensureParents(name, rel); err != nil {
+		return err
+	}
+	fi, err := w.root.Lstat(rel)
+	switch {
+	case err == nil && fi.IsDir():
+	case err == nil && fi.Mode()&fs.ModeSymlink != 0:
+		w.Anomaly(AnomalySymlinkWrite, name, "directory name is an existing symlink")
+		return ErrRefused
+	case err == nil:
+		w.Anomaly(AnomalyConflict, name, "a file of that name exists")
+		return ErrRefused
+	default:
+		if err := w.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	w.mu.Lock()
+	w.modes[rel] = mode | fs.ModeDir
+	w.mu.Unlock()
+	return nil
+}
+
+// Create opens a new regular file for writing. Writes are bounded by the
+// per-file, per-layer and total limits; hitting one returns a LimitError
+// and leaves the file truncated at the limit.
+func (w *Writer) Create(name string, mode fs.FileMode) (io.WriteCloser, error) {
+	rel, err := w.clean(name)
+	if err != nil {
+		return nil, err
+	}
+	if rel == "." {
+		w.Anomaly(AnomalyBadName, name, "empty file name")
+		return nil, ErrRefused
+	}
+	if err := w.countEntry(name); err != nil {
+		return nil, err
+	}
+	if err := w.ensureParents(name, rel); err != nil {
+		return nil, err
+	}
+	if fi, err := w.root.Lstat(rel); err == nil {
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			w.Anomaly(AnomalySymlinkWrite, name, "file name is an existing symlink; refusing to write through it")
+			return nil, ErrRefused
+		case fi.IsDir():
+			w.Anomaly(AnomalyConflict, name, "a directory of that name exists")
+			return nil, ErrRefused
+		default:
+			w.Anomaly(AnomalyDuplicateName, name, "entry appears twice; the later one wins")
+			if err := w.root.Remove(rel); err != nil {
+				return nil, err
+			}
+			w.files.Add(-1)
+		}
+	}
+	perm := fs.FileMode(0o644)
+	if mode&0o111 != 0 {
+		perm = 0o755
+	}
+	f, err := w.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+	if err != nil {
+		return nil, err
+	}
+	w.files.Add(1)
+	w.mu.Lock()
+	w.modes[rel] = mode
+	w.mu.Unlock()
+	return &limitedFile{f: f, w: w, name: name}, nil
+}
+
+// WriteFile creates name with the content of r.
+func (w *Writer) WriteFile(name string, mode fs.FileMode, r io.Reader) (int64, error) {
+	f, err := w.Create(name, mode)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, r)
+	cerr := f.Close()
+	if err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+// Symlink records a symbolic link and creates it inside the folder. The
+// target is stored as given; it is never followed while writing.
+func (w *Writer) Symlink(name, target string) error {
+	rel, err := w.clean(name)
+	if err != nil {
+		return err
+	}
+	if rel == "." {
+		w.Anomaly(AnomalyBadName, name, "empty link name")
+		return ErrRefused
+	}
+	if err := w.countEntry(name); err != nil {
+		return err
+	}
+	if strings.IndexByte(target, 0) >= 0 {
+		w.Anomaly(AnomalyBadName, name, "link target contains a NUL byte")
+		return ErrRefused
+	}
+	if err := w.ensureParents(name, rel); err != nil {
+		return err
+	}
+	if fi, err := w.root.Lstat(rel); err == nil {
+		if fi.IsDir() {
+			w.Anomaly(AnomalyConflict, name, "a directory of that name exists")
+			return ErrRefused
+		}
+		w.Anomaly(AnomalyDuplicateName, name, "entry appears twice; the later one wins")
+		if err := w.root.Remove(rel); err != nil {
+			return err
+		}
+	}
+	w.mu.Lock()
+	w.links = append(w.links, Link{Path: rel, Target: target})
+	w.modes[rel] = fs.ModeSymlink | 0o777
+	w.mu.Unlock()
+	return w.root.Symlink(target, rel)
+}
+
+// Link records a hard link to an earlier entry of the same archive. The
+// target must stay inside the folder; it is created as a hard link on disk.
+func (w *Writer) Link(name, target string) error {
+	rel, err := w.clean(name)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(target, "/") || strings.Contains("/"+target+"/", "/../") {
+		w.Anomaly(AnomalyLinkEscape, name, "hard link target "+target+" leaves the extraction folder")
+		return ErrRefused
+	}
+	trel := path.Clean(target)
+	if err := w.countEntry(name); err != nil {
+		return err
+	}
+	if err := w.ensureParents(name, rel); err != nil {
+		return err
+	}
+	fi, err := w.root.Lstat(trel)
+	if err != nil || !fi.Mode().IsRegular() {
+		w.Anomaly(AnomalyMalformed, name, "hard link target "+target+" is not a regular file of this archive")
+		return ErrRefused
+	}
+	if fi, err := w.root.Lstat(rel); err == nil {
+		if fi.IsDir() {
+			w.Anomaly(AnomalyConflict, name, "a directory of that name exists")
+			return ErrRefused
+		}
+		if err := w.root.Remove(rel); err != nil {
+			return err
+		}
+	}
+	w.mu.Lock()
+	w.links = append(w.links, Link{Path: rel, Target: trel, Hard: true})
+	w.mu.Unlock()
+	if err := w.root.Link(trel, rel); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Special records a device node, fifo or socket without creating it.
+func (w *Writer) Special(name, kind string, mode uint32, major, minor uint32) error {
+	rel, err := w.clean(name)
+	if err != nil {
+		return err
+	}
+	if err := w.countEntry(name); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.specials) < 100000 {
+		w.specials = append(w.specials, Special{Path: rel, Kind: kind, Mode: mode, Major: major, Minor: minor})
+	}
+	return nil
+}
+
+// reserve charges n bytes against the limits.
+func (w *Writer) reserve(name string, fileSoFar, n int64) error {
+	if fileSoFar+n > w.b.limits.MaxFileBytes && w.b.limits.MaxFileBytes > 0 {
+		return w.hitLimit(name, &LimitError{What: "size of one file", Limit: w.b.limits.MaxFileBytes})
+	}
+	if w.written.Add(n) > w.maxOut {
+		return w.hitLimit(name, &LimitError{What: "compression ratio of the layer (bytes out)", Limit: w.maxOut})
+	}
+	if atomic.AddInt64(&w.b.totalLeft, -n) < 0 {
+		return w.hitLimit(name, &LimitError{What: "total bytes extracted", Limit: w.b.total})
+	}
+	return nil
+}
+
+type limitedFile struct {
+	f    *os.File
+	w    *Writer
+	name string
+	n    int64
+	err  error
+}
+
+func (l *limitedFile) Write(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	if err := l.w.reserve(l.name, l.n, int64(len(p))); err != nil {
+		l.err = err
+		return 0, err
+	}
+	n, err := l.f.Write(p)
+	l.n += int64(n)
+	return n, err
+}
+
+// ReadFrom lets io.Copy use a large buffer through Write.
+func (l *limitedFile) Close() error { return l.f.Close() }
