@@ -1,0 +1,262 @@
+package analyzers
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/fwaudit/fwaudit/extract"
+)
+
+// File is one regular file of an unpacked layer.
+type File struct {
+	Layer *extract.Layer
+	// Path is the path inside the image ("/etc/shadow"); for blobs (kernel
+	// payloads, partitions) it is "/" plus the blob's name.
+	Path string
+	// HostPath is where the file sits in the work directory.
+	HostPath string
+	Size     int64
+	// Mode as the archive recorded it (setuid bits included), if known.
+	Mode fs.FileMode
+}
+
+// Class is a cheap classification of a file's content.
+type Class int
+
+const (
+	ClassEmpty Class = iota
+	ClassText
+	ClassELF
+	ClassBinary
+)
+
+// Target is what analyzers read: the layers, a walk over every regular file
+// with its path inside the image, cheap classification and bounded reads.
+type Target struct {
+	Layers []*extract.Layer
+	files  []File
+
+	mu      sync.Mutex
+	classes map[string]Class
+	cache   map[string]any
+	once    map[string]*sync.Once
+}
+
+// NewTarget indexes the regular files of every unpacked layer.
+func NewTarget(layers []*extract.Layer) *Target {
+	t := &Target{Layers: layers, classes: map[string]Class{}, cache: map[string]any{}, once: map[string]*sync.Once{}}
+	for _, l := range layers {
+		if l.Root == "" {
+			continue
+		}
+		var fsList []File
+		filepath.WalkDir(l.Root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return nil
+			}
+			rel, err := filepath.Rel(l.Root, p)
+			if err != nil {
+				return nil
+			}
+			rel = filepath.ToSlash(rel)
+			info, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			mode := info.Mode()
+			if m, ok := l.Modes[rel]; ok {
+				mode = m
+			}
+			fsList = append(fsList, File{Layer: l, Path: "/" + rel, HostPath: p, Size: info.Size(), Mode: mode})
+			return nil
+		})
+		sort.Slice(fsList, func(i, j int) bool { return fsList[i].Path < fsList[j].Path })
+		t.files = append(t.files, fsList...)
+	}
+	return t
+}
+
+// Files returns every regular file, in layer order then path order.
+func (t *Target) Files() []File { return t.files }
+
+// FilesNamed returns files whose base name is one of names.
+func (t *Target) FilesNamed(names ...string) []File {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []File
+	for _, f := range t.files {
+		if want[path.Base(f.Path)] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (t *Target) layerID(p string) string {
+	for _, l := range t.Layers {
+		if l.Path == p {
+			return l.ID
+		}
+	}
+	return ""
+}
+
+// ErrTooBig is returned by ReadFile when the file exceeds the bound.
+var ErrTooBig = errors.New("file larger than the read bound")
+
+// Open opens a file for reading without following symlinks.
+func (t *Target) Open(f File) (*os.File, error) {
+	return os.OpenFile(f.HostPath, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+}
+
+// ReadFile reads at most max bytes of f; a larger file returns the first max
+// bytes and ErrTooBig.
+func (t *Target) ReadFile(f File, max int64) ([]byte, error) {
+	fh, err := t.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return b[:max], ErrTooBig
+	}
+	return b, nil
+}
+
+// Classify returns a cheap classification of f from its first bytes, cached.
+func (t *Target) Classify(f File) Class {
+	t.mu.Lock()
+	c, ok := t.classes[f.HostPath]
+	t.mu.Unlock()
+	if ok {
+		return c
+	}
+	c = ClassEmpty
+	if f.Size > 0 {
+		fh, err := t.Open(f)
+		if err == nil {
+			buf := make([]byte, 1024)
+			n, _ := io.ReadFull(fh, buf)
+			fh.Close()
+			c = classify(buf[:n])
+		}
+	}
+	t.mu.Lock()
+	t.classes[f.HostPath] = c
+	t.mu.Unlock()
+	return c
+}
+
+func classify(b []byte) Class {
+	if len(b) == 0 {
+		return ClassEmpty
+	}
+	if bytes.HasPrefix(b, []byte("\x7fELF")) {
+		return ClassELF
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return ClassBinary
+	}
+	// tolerate a cut multi-byte rune at the end
+	if !utf8.Valid(b) && !utf8.Valid(b[:max(0, len(b)-3)]) {
+		ctrl := 0
+		for _, c := range b {
+			if c < 0x09 || (c > 0x0d && c < 0x20) {
+				ctrl++
+			}
+		}
+		if ctrl > len(b)/20 {
+			return ClassBinary
+		}
+	}
+	return ClassText
+}
+
+// Shared computes a value once per key for all analyzers (printable strings
+// of a binary, the SBOM, ...) and returns it.
+func (t *Target) Shared(key string, compute func() any) any {
+	t.mu.Lock()
+	o, ok := t.once[key]
+	if !ok {
+		o = &sync.Once{}
+		t.once[key] = o
+	}
+	t.mu.Unlock()
+	o.Do(func() {
+		v := compute()
+		t.mu.Lock()
+		t.cache[key] = v
+		t.mu.Unlock()
+	})
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cache[key]
+}
+
+// Resolve finds the file at an image path inside layer l, following symlinks
+// the way the device would, with absolute targets resolved inside the
+// layer's root (never outside it). It returns false if there is none.
+func (t *Target) Resolve(l *extract.Layer, p string) (File, bool) {
+	if l == nil || l.Root == "" {
+		return File{}, false
+	}
+	cur := path.Clean("/" + p)
+	for hops := 0; hops < 40; hops++ {
+		// walk components, resolving links in parents too
+		parts := strings.Split(strings.TrimPrefix(cur, "/"), "/")
+		resolved := "/"
+		changed := false
+		for i, part := range parts {
+			next := path.Join(resolved, part)
+			host := filepath.Join(l.Root, filepath.FromSlash(next))
+			fi, err := os.Lstat(host)
+			if err != nil {
+				return File{}, false
+			}
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				target, err := os.Readlink(host)
+				if err != nil {
+					return File{}, false
+				}
+				if !strings.HasPrefix(target, "/") {
+					target = path.Join(resolved, target)
+				}
+				rest := strings.Join(parts[i+1:], "/")
+				cur = path.Clean("/" + path.Join(target, rest))
+				changed = true
+				break
+			}
+			resolved = next
+		}
+		if !changed {
+			host := filepath.Join(l.Root, filepath.FromSlash(resolved))
+			fi, err := os.Lstat(host)
+			if err != nil || !fi.Mode().IsRegular() {
+				return File{}, false
+			}
+			rel := strings.TrimPrefix(resolved, "/")
+			mode := fi.Mode()
+			if m, ok := l.Modes[rel]; ok {
+				mode = m
+			}
+			return File{Layer: l, Path: resolved, HostPath: host, Size: fi.Size(), Mode: mode}, true
+		}
+	}
+	return File{}, false
+}
