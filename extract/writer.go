@@ -494,12 +494,14 @@ func (w *Writer) reserve(name string, fileSoFar, n int64) error {
 	if fileSoFar+n > w.b.limits.MaxFileBytes && w.b.limits.MaxFileBytes > 0 {
 		return w.hitLimit(name, &LimitError{What: "size of one file", Limit: w.b.limits.MaxFileBytes})
 	}
-	if w.written.Add(n) > w.maxOut {
+	if w.written.Load()+n > w.maxOut {
 		return w.hitLimit(name, &LimitError{What: "compression ratio of the layer (bytes out)", Limit: w.maxOut})
 	}
 	if atomic.AddInt64(&w.b.totalLeft, -n) < 0 {
+		atomic.AddInt64(&w.b.totalLeft, n)
 		return w.hitLimit(name, &LimitError{What: "total bytes extracted", Limit: w.b.total})
 	}
+	w.written.Add(n)
 	return nil
 }
 
@@ -524,5 +526,5 @@ func (l *limitedFile) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// ReadFrom lets io.Copy use a large buffer through Write.
+// Close closes the underlying file.
 func (l *limitedFile) Close() error { return l.f.Close() }
