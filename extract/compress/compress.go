@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	lzo "github.com/anchore/go-lzo"
+	"github.com/fwaudit/fwaudit/extract/compress/lzma"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	uxz "github.com/ulikunitz/xz"
@@ -149,14 +150,11 @@ func init() {
 	// ulikunitz/xz/lzma is the reference.
 	register(Codec{Name: "lzma",
 		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			zr, err := ulzma.ReaderConfig{DictCap: DictLimit}.NewReader(bytes.NewReader(src))
-			if err != nil {
-				return nil, err
-			}
-			return readAllLimited(dst, zr, maxOut)
+			out, _, err := lzma.DecodeAlone(dst[:0], src, int64(maxOut))
+			return out, err
 		},
 		Stream: func(r io.Reader) (io.ReadCloser, error) {
-			zr, err := ulzma.ReaderConfig{DictCap: DictLimit}.NewReader(r)
+			zr, err := lzma.NewReader(r, DictLimit)
 			if err != nil {
 				return nil, err
 			}
