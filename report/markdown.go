@@ -1,0 +1,273 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/extract"
+)
+
+// Limits on how much hostile text report.md shows; report.json has it all.
+const (
+	mdMaxEvidence = 400
+	mdMaxText     = 300
+	mdMaxMessage  = 1000
+	mdMaxPaths    = 3
+)
+
+// WriteMarkdown writes report.md: a summary with the verdict, the layer
+// tree, the findings grouped by severity, the components, the analyzers and
+// the statistics, timings last (they are the only part that differs between
+// two runs over the same image). All text taken from the image is escaped so
+// that it cannot change the document's structure.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	if r == nil {
+		return fmt.Errorf("report: nil report")
+	}
+	bw := bufio.NewWriter(w)
+	m := &mdWriter{w: bw}
+	m.summary(r)
+	m.layers(r)
+	m.findings(r)
+	m.components(r)
+	m.analyzers(r)
+	m.stats(r)
+	if m.err != nil {
+		return m.err
+	}
+	return bw.Flush()
+}
+
+type mdWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (m *mdWriter) f(format string, a ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, a...)
+	}
+}
+
+func (m *mdWriter) summary(r *Report) {
+	name := r.Image.Name
+	if name == "" {
+		name = r.Image.Path
+	}
+	m.f("# fwaudit report: %s\n\n", mdCodeMax(name, false, mdMaxText))
+	m.f("- **Image:** %s\n", mdCodeMax(r.Image.Path, false, mdMaxText))
+	m.f("- **SHA-256:** %s\n", mdCode(r.Image.SHA256, false))
+	m.f("- **Size:** %s (%d bytes)\n", humanSize(r.Image.Size), r.Image.Size)
+	m.f("- **Tool:** %s %s\n", mdText(r.Tool.Name), mdText(r.Tool.Version))
+	schema := r.Schema
+	if schema == "" {
+		schema = SchemaVersion
+	}
+	m.f("- **Report schema:** %s\n", mdText(schema))
+	m.f("- **Verdict:** %s\n", verdict(r))
+	m.f("- **Layers:** %s\n", layerSummary(r))
+	m.f("- **Components:** %d\n", len(r.Components))
+	if n := len(r.Analyzers.Failures); n > 0 {
+		m.f("- **Analyzer failures:** %d (see Analyzers)\n", n)
+	}
+	m.f("\n")
+}
+
+func (m *mdWriter) layers(r *Report) {
+	m.f("## Layers\n\n")
+	nodes := layerTree(r.Layers)
+	if len(nodes) == 0 {
+		m.f("No layers.\n\n")
+		return
+	}
+	for _, n := range nodes {
+		l := n.Layer
+		m.f("%s- **%s**", strings.Repeat("  ", n.level), mdText(l.Format))
+		if l.Format != "image" {
+			m.f(" at 0x%x", l.Offset)
+		}
+		if l.Source != "" {
+			m.f(" in %s", mdCodeMax(l.Source, false, mdMaxText))
+		}
+		m.f(": %s", humanSize(l.Size))
+		if l.Status == extract.StatusOK {
+			m.f(", ok")
+		} else {
+			m.f(", **%s**", mdText(string(l.Status)))
+		}
+		m.f(", %d %s", l.Files, plural(int(min(l.Files, 2)), "file", "files"))
+		if l.Entropy > 0 {
+			m.f(", entropy %.2f bits/byte", l.Entropy)
+		}
+		if n := len(l.Anomalies); n > 0 {
+			m.f(", %d %s", n, plural(n, "anomaly", "anomalies"))
+		}
+		if l.ID != "" {
+			m.f(" (%s)", mdText(l.ID))
+		}
+		if l.Error != "" {
+			m.f(": %s", mdCodeMax(l.Error, false, mdMaxText))
+		}
+		m.f("\n")
+	}
+	m.f("\nLayer paths in findings chain the formats and offsets from the image down, e.g. `squashfs@0x100000 > /boot/initrd.gz > gzip@0x0`.\n\n")
+}
+
+func (m *mdWriter) findings(r *Report) {
+	m.f("## Findings\n\n")
+	if len(r.Findings) == 0 {
+		m.f("No findings.\n\n")
+		return
+	}
+	groups := map[string][]*analyzers.Finding{}
+	var unknown []string
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		s := string(f.Severity)
+		if f.Severity.Rank() < 0 {
+			if _, ok := groups[s]; !ok {
+				unknown = append(unknown, s)
+			}
+		}
+		groups[s] = append(groups[s], f)
+	}
+	sort.Strings(unknown)
+	order := make([]string, 0, len(Severities)+len(unknown))
+	for _, s := range Severities {
+		order = append(order, string(s))
+	}
+	order = append(order, unknown...)
+	num := 0
+	for _, s := range order {
+		fs := groups[s]
+		if len(fs) == 0 {
+			continue
+		}
+		title := titleCase(s)
+		if analyzers.Severity(s).Rank() < 0 {
+			title = "Unknown severity " + mdCodeMax(s, false, 40)
+		}
+		m.f("### %s (%d)\n\n", title, len(fs))
+		for _, f := range fs {
+			num++
+			m.finding(num, f)
+		}
+	}
+}
+
+func (m *mdWriter) finding(num int, f *analyzers.Finding) {
+	m.f("#### %d. %s", num, mdCodeMax(f.Rule, false, mdMaxText))
+	if f.ID != "" {
+		m.f(" (%s)", mdText(f.ID))
+	}
+	m.f("\n\n")
+	path := "*(none)*"
+	if f.Path != "" {
+		path = mdCodeMax(f.Path, false, mdMaxText)
+	}
+	if loc := location(f); loc != "" {
+		path += ", " + loc
+	}
+	m.f("- **Path:** %s\n", path)
+	m.f("- **Layer:** %s", mdCodeMax(f.Layer, false, mdMaxText))
+	if f.LayerID != "" {
+		m.f(" (%s)", mdText(f.LayerID))
+	}
+	m.f("\n")
+	m.f("- **Evidence:** %s\n", mdCodeMax(f.Evidence, false, mdMaxEvidence))
+	m.f("- **Message:** %s\n", mdText(truncate(f.Message, mdMaxMessage)))
+	if len(f.Guidelines) > 0 {
+		m.f("- **Guidelines:** %s\n", cop(f.Guidelines))
+	}
+	m.f("- **Analyzer:** %s", mdText(f.Analyzer))
+	if f.Category != "" {
+		m.f(" (category %s)", mdText(f.Category))
+	}
+	m.f("\n")
+	if f.Fingerprint != "" {
+		m.f("- **Fingerprint:** %s\n", mdCode(f.Fingerprint, false))
+	}
+	m.f("\n")
+}
+
+func (m *mdWriter) components(r *Report) {
+	m.f("## Components\n\n")
+	if len(r.Components) == 0 {
+		m.f("No components found.\n\n")
+		return
+	}
+	m.f("| Name | Version | Type | PURL | Paths |\n")
+	m.f("|---|---|---|---|---|\n")
+	for _, c := range r.Components {
+		paths := make([]string, 0, mdMaxPaths+1)
+		for i, p := range c.Paths {
+			if i == mdMaxPaths {
+				paths = append(paths, fmt.Sprintf("(+%d more)", len(c.Paths)-mdMaxPaths))
+				break
+			}
+			paths = append(paths, mdCodeMax(p, true, mdMaxText))
+		}
+		m.f("| %s | %s | %s | %s | %s |\n",
+			cell(c.Name), cell(c.Version), cell(c.Type), cell(c.PURL), strings.Join(paths, ", "))
+	}
+	m.f("\n")
+}
+
+// cell renders a table cell: a code span, or nothing for an empty value.
+func cell(s string) string {
+	if s == "" {
+		return ""
+	}
+	return mdCodeMax(s, true, mdMaxText)
+}
+
+func (m *mdWriter) analyzers(r *Report) {
+	m.f("## Analyzers\n\n")
+	ran := make([]string, len(r.Analyzers.Ran))
+	for i, a := range r.Analyzers.Ran {
+		ran[i] = mdText(a)
+	}
+	if len(ran) == 0 {
+		ran = []string{"none"}
+	}
+	m.f("- **Ran:** %s\n", strings.Join(ran, ", "))
+	if len(r.Analyzers.Failures) == 0 {
+		m.f("- **Failed:** none\n\n")
+		return
+	}
+	m.f("- **Failed:**\n")
+	for _, fl := range r.Analyzers.Failures {
+		m.f("  - %s: %s\n", mdText(fl.Analyzer), mdCodeMax(fl.Error, false, mdMaxEvidence))
+	}
+	m.f("\n")
+}
+
+func (m *mdWriter) stats(r *Report) {
+	s := r.Stats
+	m.f("## Statistics\n\n")
+	m.f("- **Layers:** %d\n", s.Layers)
+	m.f("- **Files extracted:** %d\n", s.Files)
+	m.f("- **Bytes extracted:** %s (%d bytes)\n", humanSize(s.BytesOut), s.BytesOut)
+	m.f("\n## Timings\n\n")
+	m.f("| Stage | ms |\n|---|---:|\n")
+	m.f("| extract | %d |\n| analyze | %d |\n| sbom | %d |\n| total | %d |\n", s.ExtractMS, s.AnalyzeMS, s.SBOMMS, s.TotalMS)
+	names := make([]string, 0, len(s.AnalyzerMS))
+	for k := range s.AnalyzerMS {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		m.f("| analyzer %s | %d |\n", mdText(k), s.AnalyzerMS[k])
+	}
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,72 @@
+// Package report turns a scan's outcome into report.json, report.md and the
+// summary table. The JSON layout is versioned (SchemaVersion) and documented
+// in docs/report-schema.md with a JSON Schema in report/schema/.
+package report
+
+import (
+	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/extract"
+)
+
+// SchemaVersion names the report.json layout. Bump it on any incompatible
+// change and document the change in docs/report-schema.md.
+const SchemaVersion = "fwaudit.report/v1"
+
+// Report is everything one scan of one image found.
+type Report struct {
+	Schema     string              `json:"schema"`
+	Tool       Tool                `json:"tool"`
+	Image      Image               `json:"image"`
+	Layers     []*extract.Layer    `json:"layers"`
+	Findings   []analyzers.Finding `json:"findings"`
+	Components []Component         `json:"components"`
+	Analyzers  AnalyzerSummary     `json:"analyzers"`
+	Stats      Stats               `json:"stats"`
+}
+
+// Tool identifies the fwaudit build that wrote the report.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Image describes the scanned file.
+type Image struct {
+	Path   string `json:"path"`
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// Component is one software component found in the image (from the SBOM).
+type Component struct {
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	Type    string   `json:"type"`
+	PURL    string   `json:"purl,omitempty"`
+	CPEs    []string `json:"cpes"`
+	Paths   []string `json:"paths"`
+	Layers  []string `json:"layers"`
+	// FoundBy names the cataloger that found it.
+	FoundBy string `json:"found_by"`
+}
+
+// AnalyzerSummary says which analyzers ran and which failed.
+type AnalyzerSummary struct {
+	Ran      []string            `json:"ran"`
+	Failures []analyzers.Failure `json:"failures"`
+}
+
+// Stats are timings and sizes. Timings are in milliseconds; they are the
+// only part of the report that changes between identical runs.
+type Stats struct {
+	ExtractMS    int64            `json:"extract_ms"`
+	AnalyzeMS    int64            `json:"analyze_ms"`
+	SBOMMS       int64            `json:"sbom_ms"`
+	TotalMS      int64            `json:"total_ms"`
+	AnalyzerMS   map[string]int64 `json:"analyzer_ms"`
+	Layers       int              `json:"layers"`
+	Files        int64            `json:"files"`
+	BytesOut     int64            `json:"bytes_extracted"`
+	FindingCount map[string]int   `json:"findings_by_severity"`
+}
