@@ -1,0 +1,128 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/artifact"
+	"github.com/anchore/syft/syft/format/cyclonedxjson"
+	"github.com/anchore/syft/syft/format/spdxjson"
+	"github.com/anchore/syft/syft/pkg"
+	"github.com/anchore/syft/syft/sbom"
+	"github.com/anchore/syft/syft/source"
+	"github.com/anchore/syft/syft/source/directorysource"
+
+	"github.com/fwaudit/fwaudit/extract"
+	"github.com/fwaudit/fwaudit/report"
+)
+
+// BuildSBOM runs syft over every unpacked file-system layer (a directory
+// source whose Base is the layer root, so absolute symlinks stay inside it),
+// merges the packages into one SBOM describing the image, and encodes it as
+// CycloneDX and SPDX JSON.
+func BuildSBOM(ctx context.Context, image string, res *extract.Result) ([]report.Component, map[string][]byte, error) {
+	merged := sbom.SBOM{
+		Artifacts: sbom.Artifacts{Packages: pkg.NewCollection()},
+		Source: source.Description{
+			ID:      "sha256:" + res.SHA256,
+			Name:    filepath.Base(image),
+			Version: "sha256:" + res.SHA256,
+			Metadata: source.FileMetadata{
+				Path: filepath.Base(image),
+			},
+		},
+		Descriptor: sbom.Descriptor{Name: "fwaudit", Version: Version},
+	}
+	type seen struct {
+		comp *report.Component
+	}
+	byKey := map[string]*report.Component{}
+	var errs []string
+	for _, l := range res.Layers {
+		if l.Root == "" || !l.IsFilesystem() || l.Files == 0 {
+			continue
+		}
+		src, err := directorysource.New(directorysource.Config{Path: l.Root, Base: l.Root})
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", l.Path, err))
+			continue
+		}
+		cfg := syft.DefaultCreateSBOMConfig().WithTool("fwaudit", Version).WithParallelism(2)
+		s, err := syft.CreateSBOM(ctx, src, cfg)
+		src.Close()
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", l.Path, err))
+			continue
+		}
+		for p := range s.Artifacts.Packages.Enumerate() {
+			merged.Artifacts.Packages.Add(p)
+			key := p.Name + "\x00" + p.Version + "\x00" + string(p.Type)
+			c, ok := byKey[key]
+			if !ok {
+				c = &report.Component{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL, FoundBy: p.FoundBy, CPEs: []string{}, Paths: []string{}, Layers: []string{}}
+				byKey[key] = c
+			}
+			for _, cp := range p.CPEs {
+				c.CPEs = appendUnique(c.CPEs, cp.Attributes.BindToFmtString())
+			}
+			for _, loc := range p.Locations.ToSlice() {
+				c.Paths = appendUnique(c.Paths, loc.RealPath)
+			}
+			c.Layers = appendUnique(c.Layers, l.Path)
+		}
+		merged.Relationships = append(merged.Relationships, s.Relationships...)
+		_ = artifact.ID("")
+	}
+	var comps []report.Component
+	for _, c := range byKey {
+		sort.Strings(c.CPEs)
+		sort.Strings(c.Paths)
+		sort.Strings(c.Layers)
+		comps = append(comps, *c)
+	}
+	sort.Slice(comps, func(i, j int) bool {
+		if comps[i].Name != comps[j].Name {
+			return comps[i].Name < comps[j].Name
+		}
+		if comps[i].Version != comps[j].Version {
+			return comps[i].Version < comps[j].Version
+		}
+		return comps[i].Type < comps[j].Type
+	})
+	docs := map[string][]byte{}
+	cdx, err := cyclonedxjson.NewFormatEncoderWithConfig(cyclonedxjson.EncoderConfig{Version: "1.6", Pretty: true})
+	if err != nil {
+		return comps, docs, err
+	}
+	spdx, err := spdxjson.NewFormatEncoderWithConfig(spdxjson.EncoderConfig{Version: "2.3", Pretty: true})
+	if err != nil {
+		return comps, docs, err
+	}
+	var b1, b2 bytes.Buffer
+	if err := cdx.Encode(&b1, merged); err != nil {
+		return comps, docs, err
+	}
+	if err := spdx.Encode(&b2, merged); err != nil {
+		return comps, docs, err
+	}
+	docs["sbom.cdx.json"] = b1.Bytes()
+	docs["sbom.spdx.json"] = b2.Bytes()
+	if len(errs) > 0 {
+		return comps, docs, fmt.Errorf("syft: %s", strings.Join(errs, "; "))
+	}
+	return comps, docs, nil
+}
+
+func appendUnique(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
