@@ -19,6 +19,11 @@ import (
 
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
+
+	// syft's RPM database cataloger needs an SQL driver named "sqlite";
+	// syft's own command registers this one the same way. (grype pulls in
+	// the same package, so adding grype later does not register it twice.)
+	_ "modernc.org/sqlite"
 )
 
 // BuildSBOM runs syft over every unpacked file-system layer (a directory
