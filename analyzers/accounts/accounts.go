@@ -341,7 +341,7 @@ func (a *analyzer) defaultFinding(st *state, o occurrence, kind hashes.Kind, pw 
 		LayerID:  f.Layer.ID,
 		Path:     f.Path,
 		Line:     o.e.Line,
-		Evidence: fmt.Sprintf("%s:%s (%s) = %q — %s", o.e.User, analyzers.Redact(o.e.Password), kind, pw, why),
+		Evidence: fmt.Sprintf("%s = %q (%s hash %s) — %s", o.e.User, pw, kind, analyzers.Redact(o.e.Password), why),
 		Message: fmt.Sprintf("Account %q in %s (line %d, layer %s) has a password hash (%s) that matches %q, %s; %s. "+
 			"Every device running this firmware accepts the same password for this account: a universal default password. "+
 			"Give each device a unique password (or require one to be set at first use), or lock the account.",

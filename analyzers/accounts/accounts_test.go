@@ -134,8 +134,8 @@ func checkFixtureRootfs(t *testing.T, fs []analyzers.Finding) {
 			if f.Severity != analyzers.Critical || f.Category != Category || len(f.Guidelines) != 1 || f.Guidelines[0] != 1 {
 				t.Errorf("%s: severity/category/guidelines = %s/%s/%v", key(*f), f.Severity, f.Category, f.Guidelines)
 			}
-			wantEv := fmt.Sprintf("%s:", c.user)
-			if !strings.HasPrefix(f.Evidence, wantEv) || !strings.Contains(f.Evidence, fmt.Sprintf("(%s) = %q", c.kind, c.pw)) || !strings.Contains(f.Evidence, c.why) {
+			wantEv := fmt.Sprintf("%s = %q (%s hash ", c.user, c.pw, c.kind)
+			if !strings.HasPrefix(f.Evidence, wantEv) || !strings.Contains(f.Evidence, c.why) {
 				t.Errorf("%s: evidence %q; want user %s, kind %s, password %q, %q", key(*f), f.Evidence, c.user, c.kind, c.pw, c.why)
 			}
 			if f.Layer == "" || !strings.Contains(f.Message, f.Layer) || !strings.Contains(f.Message, p) || !strings.Contains(f.Message, fmt.Sprintf("line %d", c.line)) {
@@ -211,7 +211,7 @@ func TestTPLinkWR841N(t *testing.T) {
 	rootFinding := func(t *testing.T, fs []analyzers.Finding) analyzers.Finding {
 		t.Helper()
 		for _, f := range fs {
-			if f.Rule == RuleDefaultPassword && f.Path == "/etc/shadow" && strings.HasPrefix(f.Evidence, "root:") {
+			if f.Rule == RuleDefaultPassword && f.Path == "/etc/shadow" && strings.HasPrefix(f.Evidence, "root = ") {
 				return f
 			}
 		}
@@ -222,7 +222,7 @@ func TestTPLinkWR841N(t *testing.T) {
 	t.Run("analyzer", func(t *testing.T) {
 		list := []string{"admin", "5up", "sohoadmin"}
 		f := rootFinding(t, analyze(t, Options{Passwords: list}, tg))
-		if f.Severity != analyzers.Critical || !strings.Contains(f.Evidence, `(md5crypt) = "sohoadmin" — rank 3 in the password list`) || f.Line != 1 {
+		if f.Severity != analyzers.Critical || !strings.Contains(f.Evidence, `root = "sohoadmin" (md5crypt hash $1$`) || !strings.Contains(f.Evidence, "rank 3 in the password list") || f.Line != 1 {
 			t.Errorf("TP-Link root finding: %s line %d %q", f.Severity, f.Line, f.Evidence)
 		}
 		if !strings.Contains(f.Layer, "squashfs@") {
@@ -235,7 +235,7 @@ func TestTPLinkWR841N(t *testing.T) {
 			t.Fatalf("rules/passwords/defaults.txt lacks \"sohoadmin\", the root password of this TP-Link image (EXPECTED.md: a good default-password dictionary cracks it)")
 		}
 		f := rootFinding(t, analyze(t, Options{}, tg))
-		if f.Severity != analyzers.Critical || !strings.Contains(f.Evidence, `(md5crypt) = "sohoadmin"`) || !strings.Contains(f.Evidence, "in the default-password list") {
+		if f.Severity != analyzers.Critical || !strings.Contains(f.Evidence, `root = "sohoadmin" (md5crypt hash`) || !strings.Contains(f.Evidence, "in the default-password list") {
 			t.Errorf("TP-Link root finding: %s %q", f.Severity, f.Evidence)
 		}
 	})
@@ -254,7 +254,7 @@ func TestIoTGoatOverlay(t *testing.T) {
 	if got := strings.Join(keys(fs), ","); got != "default-password /etc/shadow:8" {
 		t.Fatalf("findings %s, want iotgoatuser in /etc/shadow line 8 only", got)
 	}
-	if f := fs[0]; !strings.HasPrefix(f.Evidence, "iotgoatuser:$1$") || !strings.Contains(f.Evidence, "(md5crypt) = ") || !strings.Contains(f.Evidence, "in the default-password list") || !strings.Contains(f.Message, "/bin/ash") {
+	if f := fs[0]; !strings.HasPrefix(f.Evidence, `iotgoatuser = "7ujMko0vizxv" (md5crypt hash $1$`) || !strings.Contains(f.Evidence, "in the default-password list") || !strings.Contains(f.Message, "/bin/ash") {
 		t.Errorf("evidence %q / message %q", f.Evidence, f.Message)
 	}
 }
@@ -340,10 +340,10 @@ func TestHashInPasswdAndUserGuesses(t *testing.T) {
 	if got := strings.Join(keys(fs), ","); got != "default-password /etc/passwd:1,default-password /etc/passwd:2,default-password /etc/passwd:3" {
 		t.Fatalf("got %s", got)
 	}
-	if f := find(fs, RuleDefaultPassword, "/etc/passwd", 2); !strings.Contains(f.Evidence, `= "operator123" — the user name followed by 123`) || !strings.Contains(f.Message, "/bin/false") {
+	if f := find(fs, RuleDefaultPassword, "/etc/passwd", 2); !strings.HasPrefix(f.Evidence, `operator = "operator123" (md5crypt hash`) || !strings.HasSuffix(f.Evidence, "— the user name followed by 123") || !strings.Contains(f.Message, "/bin/false") {
 		t.Errorf("user-derived evidence %q / message %q", f.Evidence, f.Message)
 	}
-	if f := find(fs, RuleDefaultPassword, "/etc/passwd", 3); !strings.Contains(f.Evidence, `(des) = "admin"`) {
+	if f := find(fs, RuleDefaultPassword, "/etc/passwd", 3); !strings.Contains(f.Evidence, `= "admin" (des hash`) {
 		t.Errorf("DES evidence %q", f.Evidence)
 	}
 }
@@ -360,7 +360,7 @@ func TestSlowCap(t *testing.T) {
 	if got := strings.Join(keys(fs), ","); got != "default-password /etc/shadow:2" {
 		t.Fatalf("SlowCap 2: got %s", got)
 	}
-	if !strings.Contains(fs[0].Evidence, `(bcrypt) = "admin" — rank 1 in the password list`) {
+	if !strings.Contains(fs[0].Evidence, `= "admin" (bcrypt hash`) || !strings.Contains(fs[0].Evidence, "rank 1 in the password list") {
 		t.Errorf("custom-list evidence %q", fs[0].Evidence)
 	}
 	fs = analyze(t, Options{Passwords: list, SlowCap: 4}, tg)
