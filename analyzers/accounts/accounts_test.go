@@ -194,7 +194,7 @@ func TestFixtureNested(t *testing.T) {
 	if hit == nil {
 		t.Fatalf("nested root password not reported; findings: %v", keys(fs))
 	}
-	if hit.Path != "/etc/shadow" || !strings.Contains(hit.Layer, "cpio") || !strings.HasPrefix(hit.Evidence, "root:") {
+	if hit.Path != "/etc/shadow" || !strings.Contains(hit.Layer, "cpio") || !strings.HasPrefix(hit.Evidence, "root = ") {
 		t.Errorf("nested finding %s in layer %q, evidence %q", key(*hit), hit.Layer, hit.Evidence)
 	}
 }
