@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/fwaudit/fwaudit/extract"
+)
+
+// limitFlags binds the extraction limits to flags.
+type limitFlags struct {
+	depth    int
+	total    string
+	file     string
+	ratio    float64
+	maxFiles int64
+}
+
+func (l *limitFlags) add(cmd *cobra.Command) {
+	d := extract.DefaultLimits()
+	f := cmd.Flags()
+	f.IntVar(&l.depth, "max-depth", d.MaxDepth, "deepest nesting of layers to unpack")
+	f.StringVar(&l.total, "max-total", "auto", `bound on bytes extracted per image ("auto" = 8x the image or 4 GiB, whichever is larger; e.g. 10GiB)`)
+	f.StringVar(&l.file, "max-file-size", humanize.IBytes(uint64(d.MaxFileBytes)), "bound on one extracted file")
+	f.Float64Var(&l.ratio, "max-ratio", d.MaxRatio, "bound on bytes out per byte in, per layer (decompression bombs)")
+	f.Int64Var(&l.maxFiles, "max-files", d.MaxFiles, "bound on entries extracted per image")
+}
+
+func (l *limitFlags) limits() (extract.Limits, error) {
+	out := extract.DefaultLimits()
+	if l.depth < 1 {
+		return out, fmt.Errorf("--max-depth must be at least 1")
+	}
+	out.MaxDepth = l.depth
+	if l.total != "auto" && l.total != "" {
+		n, err := humanize.ParseBytes(l.total)
+		if err != nil {
+			return out, fmt.Errorf("--max-total: %v", err)
+		}
+		out.MaxTotalBytes = int64(n)
+	}
+	n, err := humanize.ParseBytes(l.file)
+	if err != nil {
+		return out, fmt.Errorf("--max-file-size: %v", err)
+	}
+	out.MaxFileBytes = int64(n)
+	if l.ratio <= 0 {
+		return out, fmt.Errorf("--max-ratio must be positive")
+	}
+	out.MaxRatio = l.ratio
+	if l.maxFiles < 1 {
+		return out, fmt.Errorf("--max-files must be at least 1")
+	}
+	out.MaxFiles = l.maxFiles
+	return out, nil
+}
+
+func usageErr(format string, a ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+// progress prints to stderr only when stderr is a terminal and not --quiet.
+type progress struct {
+	mu      sync.Mutex
+	enabled bool
+	w       io.Writer
+	last    int
+}
+
+func newProgress(quiet bool) *progress {
+	return &progress{enabled: !quiet && term.IsTerminal(int(os.Stderr.Fd())), w: os.Stderr}
+}
+
+func (p *progress) printf(format string, a ...any) {
+	if !p.enabled {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := fmt.Sprintf(format, a...)
+	if len(line) > 100 {
+		line = line[:97] + "..."
+	}
+	pad := ""
+	if p.last > len(line) {
+		pad = strings.Repeat(" ", p.last-len(line))
+	}
+	fmt.Fprintf(p.w, "\r%s%s", line, pad)
+	p.last = len(line)
+}
+
+func (p *progress) done() {
+	if !p.enabled || p.last == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", p.last))
+	p.last = 0
+}
+
+func (p *progress) event(ev extract.Event) {
+	state := "unpacking"
+	if ev.Done {
+		state = string(ev.Layer.Status)
+	}
+	p.printf("%s %s (%s written)", state, ev.Layer.Path, humanize.IBytes(uint64(ev.Bytes)))
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fwaudit/fwaudit/report"
+)
+
+func fixture(name string) string { return filepath.Join("..", "..", "testdata", "firmware", name) }
+
+func TestExitCodes(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"findings at or above high", []string{"scan", "-q", "--no-sbom", fixture("rootfs.tar")}, exitFindings},
+		{"fail-on none", []string{"scan", "-q", "--no-sbom", "--fail-on", "none", fixture("rootfs.tar")}, exitOK},
+		{"no findings", []string{"scan", "-q", "--no-sbom", fixture("data.gz")}, exitOK},
+		{"missing image", []string{"scan", "-q", filepath.Join(t.TempDir(), "nope.bin")}, exitUsage},
+		{"unknown flag", []string{"scan", "--bogus", fixture("data.gz")}, exitUsage},
+		{"bad severity", []string{"scan", "--fail-on", "severe", fixture("data.gz")}, exitUsage},
+		{"bad format", []string{"scan", "--format", "xml", fixture("data.gz")}, exitUsage},
+		{"no image", []string{"scan"}, exitUsage},
+		{"bad limit", []string{"scan", "--max-total", "lots", fixture("data.gz")}, exitUsage},
+		{"extract without -o", []string{"extract", fixture("data.gz")}, exitUsage},
+		// a layer that fails to unpack is not exit 2
+		{"truncated layer", []string{"scan", "-q", "--no-sbom", "--fail-on", "critical", fixture("sqfs-truncated.img")}, exitOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := run(c.args); got != c.want {
+				t.Errorf("fwaudit %s: exit %d, want %d", strings.Join(c.args, " "), got, c.want)
+			}
+		})
+	}
+}
+
+// scan --out writes the reports and the SBOMs, and report.json validates
+// against the published schema.
+func TestScanOut(t *testing.T) {
+	out := t.TempDir()
+	if code := run([]string{"scan", "-q", "--out", out, "--fail-on", "none", fixture("flash.bin")}); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, name := range []string{"report.json", "report.md", "sbom.cdx.json", "sbom.spdx.json"} {
+		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", name, err)
+		}
+	}
+	doc, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := report.Validate(doc); err != nil {
+		t.Errorf("report.json does not validate against the schema: %v", err)
+	}
+	var r report.Report
+	if err := json.Unmarshal(doc, &r); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range r.Findings {
+		if f.Rule == "default-password" && f.Path == "/etc/shadow" && f.Layer == "squashfs@0x80000" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("report.json lacks the default-password finding in squashfs@0x80000")
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	if !strings.Contains(string(md), "default-password") || !strings.Contains(string(md), "## Layers") {
+		t.Errorf("report.md lacks the finding or the layer tree")
+	}
+}
+
+// Several images go into DIR/<image name>/ each.
+func TestScanSeveralImages(t *testing.T) {
+	out := t.TempDir()
+	code := run([]string{"scan", "-q", "--no-sbom", "--out", out, fixture("rootfs.tar"), fixture("data.gz")})
+	if code != exitFindings {
+		t.Errorf("exit %d, want 1 (rootfs.tar has critical findings)", code)
+	}
+	for _, name := range []string{"rootfs.tar", "data.gz"} {
+		if _, err := os.Stat(filepath.Join(out, name, "report.json")); err != nil {
+			t.Errorf("no report for %s: %v", name, err)
+		}
+	}
+}
+
+func TestExtractWritesLayersJSON(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tree")
+	if code := run([]string{"extract", "-q", fixture("nested.tar.gz"), "-o", out}); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "layers.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Layers []struct {
+			ID, Parent, Format, Dir string
+			Files                   int
+		}
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	var formats []string
+	for _, l := range res.Layers {
+		formats = append(formats, l.Format)
+		if l.Format == "cpio" {
+			if _, err := os.Stat(filepath.Join(out, l.Dir, "etc", "shadow")); err != nil {
+				t.Errorf("cpio layer folder lacks etc/shadow: %v", err)
+			}
+		}
+	}
+	if got := strings.Join(formats, ","); got != "image,gzip,tar,squashfs,gzip,cpio" {
+		t.Errorf("layer formats %s", got)
+	}
+	// a non-empty output folder is refused
+	if code := run([]string{"extract", "-q", fixture("nested.tar.gz"), "-o", out}); code != exitUsage {
+		t.Errorf("extract into a non-empty folder: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fwaudit",
+		Short: "Audit IoT firmware images: unpack every layer, find weaknesses, write an SBOM and a report",
+		Long: `fwaudit audits the firmware of consumer IoT devices as it ships: a vendor
+update file or a raw flash dump. It unpacks every layer (vendor headers,
+uImage/TRX, compressed streams, SquashFS, cpio, tar, zip, ...), runs its
+analyzers in parallel over the unpacked file systems and reports what it
+finds, with evidence a person can check: the path inside the image, the
+layer it came from, the line or offset and a redacted excerpt.
+
+Start with:
+  fwaudit scan router.bin                 summary table on stdout
+  fwaudit scan router.bin --out results/  report.json, report.md and SBOMs
+  fwaudit extract router.bin -o tree/     just the unpacked layers
+
+Exit codes: 0 the scan completed with no finding at or above --fail-on,
+1 findings at or above --fail-on, 2 usage error or unreadable image.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newScanCmd(), newExtractCmd(), newVersionCmd())
+	return root
+}

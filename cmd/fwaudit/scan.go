@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/scan"
+)
+
+type scanFlags struct {
+	out     string
+	format  string
+	jobs    int
+	workdir string
+	keep    bool
+	failOn  string
+	quiet   bool
+	noSBOM  bool
+	limits  limitFlags
+}
+
+func newScanCmd() *cobra.Command {
+	var sf scanFlags
+	cmd := &cobra.Command{
+		Use:   "scan IMAGE...",
+		Short: "Unpack and audit firmware images; print a summary or write reports",
+		Long: `scan unpacks each IMAGE (vendor update file or raw flash dump), runs every
+analyzer over the unpacked file systems in parallel and reports what it finds.
+
+Without --out a summary goes to stdout in the --format chosen. With --out DIR
+it writes, per image:
+  report.json     the full report (schema: docs/report-schema.md)
+  report.md       the report for people: layers, findings by severity, components
+  sbom.cdx.json   CycloneDX 1.6 SBOM (syft) of every unpacked file system
+  sbom.spdx.json  SPDX 2.3 SBOM of the same
+One image goes straight into DIR; several go into DIR/<image name>/ each, one
+after another.
+
+A layer that fails to unpack is reported (with its error) and the rest of the
+image is still analysed. Exit codes: 0 no finding at or above --fail-on,
+1 findings at or above --fail-on, 2 usage error or an image that could not be
+read at all.`,
+		Example: `  fwaudit scan router.bin
+  fwaudit scan router.bin --out results/ --fail-on critical
+  fwaudit scan *.bin --out results/ --quiet
+  fwaudit scan router.bin --format json > report.json`,
+		Args: cobra.MinimumNArgs(1),
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return nil, cobra.ShellCompDirectiveDefault
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScan(cmd, args, &sf)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&sf.out, "out", "", "folder to write report.json, report.md and the SBOMs into")
+	f.StringVar(&sf.format, "format", "table", "stdout format without --out: table, json or markdown")
+	f.IntVar(&sf.jobs, "jobs", runtime.GOMAXPROCS(0), "analyzers run at once")
+	f.StringVar(&sf.workdir, "workdir", "", "where to unpack (default: a temporary folder, removed afterwards)")
+	f.BoolVar(&sf.keep, "keep-workdir", false, "keep the unpacked layers after the scan (path printed on stderr)")
+	f.StringVar(&sf.failOn, "fail-on", "high", "exit 1 if a finding is at or above this severity: critical, high, medium, low, info, or none")
+	f.BoolVarP(&sf.quiet, "quiet", "q", false, "print nothing but errors on stderr")
+	f.BoolVar(&sf.noSBOM, "no-sbom", false, "skip the SBOM (syft) stage")
+	sf.limits.add(cmd)
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
+	switch sf.format {
+	case "table", "json", "markdown":
+	default:
+		return usageErr("--format must be table, json or markdown, not %q", sf.format)
+	}
+	failRank := 99
+	if sf.failOn != "none" {
+		sev, err := analyzers.ParseSeverity(sf.failOn)
+		if err != nil {
+			return usageErr("--fail-on: %v", err)
+		}
+		failRank = sev.Rank()
+	}
+	if sf.jobs < 1 {
+		return usageErr("--jobs must be at least 1")
+	}
+	lim, err := sf.limits.limits()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	for _, img := range args {
+		fi, err := os.Stat(img)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		if !fi.Mode().IsRegular() {
+			return usageErr("%s is not a regular file", img)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	stdout := cmd.OutOrStdout()
+	failed := false
+	unreadable := 0
+	usedNames := map[string]int{}
+	for _, img := range args {
+		p := newProgress(sf.quiet)
+		opt := scan.Options{
+			Limits: lim, Jobs: sf.jobs, WorkDir: sf.workdir, KeepWorkDir: sf.keep, SkipSBOM: sf.noSBOM,
+			Progress: p.event,
+			Stage:    func(s string) { p.printf("%s: %s", filepath.Base(img), s) },
+		}
+		res, err := scan.Run(ctx, img, opt)
+		p.done()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fwaudit: %s: %v\n", img, err)
+			unreadable++
+			if ctx.Err() != nil {
+				return &exitError{code: exitUsage}
+			}
+			continue
+		}
+		if sf.keep && !sf.quiet {
+			fmt.Fprintf(os.Stderr, "fwaudit: unpacked layers kept in %s\n", res.WorkDir)
+		}
+		for _, f := range res.Report.Findings {
+			if f.Severity.Rank() >= failRank {
+				failed = true
+			}
+		}
+		if sf.out != "" {
+			dir := sf.out
+			if len(args) > 1 {
+				name := filepath.Base(img)
+				usedNames[name]++
+				if n := usedNames[name]; n > 1 {
+					name = fmt.Sprintf("%s-%d", name, n)
+				}
+				dir = filepath.Join(sf.out, name)
+			}
+			if err := writeOutputs(dir, res); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			if !sf.quiet {
+				c := report.SeverityCounts(res.Report)
+				fmt.Fprintf(stdout, "%s: %d findings (%d critical, %d high) → %s\n", img, len(res.Report.Findings), c["critical"], c["high"], dir)
+			}
+			continue
+		}
+		var buf bytes.Buffer
+		switch sf.format {
+		case "json":
+			err = report.WriteJSON(&buf, res.Report)
+		case "markdown":
+			err = report.WriteMarkdown(&buf, res.Report)
+		default:
+			err = report.WriteTable(&buf, res.Report)
+		}
+		if err != nil {
+			return err
+		}
+		if !sf.quiet || sf.format != "table" {
+			io.Copy(stdout, &buf)
+		}
+	}
+	if unreadable > 0 {
+		return &exitError{code: exitUsage, err: fmt.Errorf("%d of %d images could not be read", unreadable, len(args))}
+	}
+	if failed {
+		return &exitError{code: exitFindings}
+	}
+	return nil
+}
+
+func writeOutputs(dir string, res *scan.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var jb, mb bytes.Buffer
+	if err := report.WriteJSON(&jb, res.Report); err != nil {
+		return err
+	}
+	if err := report.WriteMarkdown(&mb, res.Report); err != nil {
+		return err
+	}
+	files := map[string][]byte{"report.json": jb.Bytes(), "report.md": mb.Bytes()}
+	for name, b := range res.SBOM {
+		files[name] = b
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
