@@ -205,4 +205,3 @@ func writeOutputs(dir string, res *scan.Result) error {
 	}
 	return nil
 }
-
