@@ -1,0 +1,423 @@
+package squashfs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// memSink records an extraction in memory.
+type memSink struct {
+	mu        sync.Mutex
+	dirs      map[string]fs.FileMode
+	files     map[string]*bytes.Buffer
+	modes     map[string]fs.FileMode
+	symlinks  map[string]string
+	links     map[string]string
+	specials  map[string]string
+	anomalies []string
+	maxFiles  int // Create fails with errLimit past this many files
+	maxBytes  int // writes fail with errLimit past this many bytes
+	written   int
+}
+
+var errLimit = errors.New("test limit")
+
+func newMemSink() *memSink {
+	return &memSink{dirs: map[string]fs.FileMode{}, files: map[string]*bytes.Buffer{}, modes: map[string]fs.FileMode{},
+		symlinks: map[string]string{}, links: map[string]string{}, specials: map[string]string{}}
+}
+
+type memFile struct {
+	*bytes.Buffer
+	s *memSink
+}
+
+func (memFile) Close() error { return nil }
+
+// Write fails with errLimit past the sink's byte budget, if any.
+func (f memFile) Write(p []byte) (int, error) {
+	f.s.mu.Lock()
+	f.s.written += len(p)
+	over := f.s.maxBytes > 0 && f.s.written > f.s.maxBytes
+	f.s.mu.Unlock()
+	if over {
+		return 0, errLimit
+	}
+	return f.Buffer.Write(p)
+}
+
+func (s *memSink) Mkdir(name string, mode fs.FileMode) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dirs[name] = mode
+	return nil
+}
+
+func (s *memSink) Create(name string, mode fs.FileMode) (io.WriteCloser, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.maxFiles > 0 && len(s.files) >= s.maxFiles {
+		return nil, errLimit
+	}
+	b := &bytes.Buffer{}
+	s.files[name] = b
+	s.modes[name] = mode
+	return memFile{b, s}, nil
+}
+
+func (s *memSink) Symlink(name, target string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.symlinks[name] = target
+	return nil
+}
+
+func (s *memSink) Link(name, target string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.files[target]; !ok {
+		return fmt.Errorf("hard link %s to %s, which was not written before", name, target)
+	}
+	s.links[name] = target
+	return nil
+}
+
+func (s *memSink) Special(name, kind string, mode uint32, major, minor uint32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.specials[name] = fmt.Sprintf("%s %04o %d,%d", kind, mode, major, minor)
+	return nil
+}
+
+func (s *memSink) Anomaly(kind, name, detail string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.anomalies = append(s.anomalies, kind+" "+name+": "+detail)
+}
+
+func extractBytes(t testing.TB, b []byte, sink *memSink) error {
+	t.Helper()
+	img, err := Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return err
+	}
+	return img.Extract(context.Background(), sink, Options{Fatal: func(err error) bool { return errors.Is(err, errLimit) }})
+}
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// features.img was made with mksquashfs 4.5.1 (gzip, -xattrs) from a tree
+// with a sparse file, a file of exactly one block, a hard link, a symlink,
+// a 400-entry directory (extended, indexed), a 255-byte name, xattrs on a
+// file and a directory, and pseudo char/block devices, a fifo and a socket.
+func TestFeatures(t *testing.T) {
+	b := readFixture(t, "testdata/features.img")
+	s := newMemSink()
+	if err := extractBytes(t, b, s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.anomalies) != 0 {
+		t.Errorf("anomalies: %v", s.anomalies)
+	}
+	sparse := append(bytes.Repeat([]byte("head"), 1000), make([]byte, 3*131072)...)
+	sparse = append(sparse, bytes.Repeat([]byte("tail"), 5000)...)
+	if got := s.files["sparse.bin"]; got == nil || !bytes.Equal(got.Bytes(), sparse) {
+		t.Errorf("sparse.bin differs")
+	}
+	exact := make([]byte, 131072)
+	for i := range exact {
+		exact[i] = byte(i * 7 % 251)
+	}
+	if got := s.files["exact.bin"]; got == nil || !bytes.Equal(got.Bytes(), exact) {
+		t.Errorf("exact.bin differs")
+	}
+	if s.links["x/exact-link"] != "exact.bin" {
+		t.Errorf("hard links: %v", s.links)
+	}
+	if s.symlinks["x/sl"] != "../sparse.bin" {
+		t.Errorf("symlinks: %v", s.symlinks)
+	}
+	wantSpecial := map[string]string{
+		"dev-b": "block 0660 259,70000", "dev-c": "char 0600 4,64", "fifo": "fifo 0600 0,0", "sock": "socket 0644 0,0",
+	}
+	if fmt.Sprint(s.specials) != fmt.Sprint(wantSpecial) {
+		t.Errorf("specials %v, want %v", s.specials, wantSpecial)
+	}
+	for i := 0; i < 400; i++ {
+		name := fmt.Sprintf("big/entry-%04d-%s", i, strings.Repeat("x", 40))
+		if got := s.files[name]; got == nil || got.String() != fmt.Sprint(i) {
+			t.Fatalf("%s: %v", name, got)
+		}
+	}
+	if got := s.files["x/"+strings.Repeat("n", 255)]; got == nil || got.String() != "long name\n" {
+		t.Errorf("255-byte name: %v", got)
+	}
+	if len(s.files) != 403 || len(s.dirs) != 2 {
+		t.Errorf("%d files, %d dirs", len(s.files), len(s.dirs))
+	}
+
+	// The sparse file really has zero-size (sparse) block entries, and the
+	// big directory is an extended inode.
+	img, _ := Open(bytes.NewReader(b), int64(len(b)))
+	m := newMetaReader(img)
+	root, err := img.readInodeV4(m, img.sb.RootInode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := img.readDirV4(m, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, e := range ents {
+		in, err := img.readInodeV4(m, e.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e.Name {
+		case "sparse.bin":
+			sizes := make([]uint32, in.NumBlocks)
+			c := in.blockList
+			if err := readBlockSizes(&c, img.sb.Order, sizes, make([]byte, 4*len(sizes))); err != nil {
+				t.Fatal(err)
+			}
+			zero := 0
+			for _, s := range sizes {
+				if s == 0 {
+					zero++
+				}
+			}
+			if zero < 2 {
+				t.Errorf("sparse.bin block sizes %v: no sparse blocks", sizes)
+			}
+			found++
+		case "big":
+			if !in.Extended {
+				t.Errorf("big/ is not an extended directory inode")
+			}
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("found %d of the inspected entries", found)
+	}
+}
+
+// TestTruncatedPrefixes cuts the image everywhere: never a panic, always an
+// error, and the partial trees only hold intact content.
+func TestTruncatedPrefixes(t *testing.T) {
+	b := readFixture(t, "testdata/features.img")
+	img, _ := Open(bytes.NewReader(b), int64(len(b)))
+	used := int(img.sb.BytesUsed)
+	full := newMemSink()
+	if err := extractBytes(t, b, full); err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < used; n += 97 {
+		s := newMemSink()
+		err := extractBytes(t, b[:n], s)
+		if err == nil {
+			t.Fatalf("prefix of %d bytes: no error", n)
+		}
+		if n >= SuperblockSize && !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("prefix of %d bytes: error does not say truncated: %v", n, err)
+		}
+		for name, f := range s.files {
+			if want := full.files[name]; want == nil || !bytes.HasPrefix(want.Bytes(), f.Bytes()) {
+				t.Errorf("prefix of %d bytes: %s has wrong content", n, name)
+			}
+		}
+	}
+}
+
+// TestCorruptBytes flips bytes all over the image: never a panic or a
+// hang.
+func TestCorruptBytes(t *testing.T) {
+	b := readFixture(t, "testdata/features.img")
+	errs := 0
+	for i := 0; i < len(b); i += 31 {
+		c := append([]byte(nil), b...)
+		c[i] ^= 0xa5
+		if err := extractBytes(t, c, newMemSink()); err != nil {
+			errs++
+		}
+	}
+	if errs == 0 {
+		t.Error("no corruption was noticed")
+	}
+}
+
+// patchName rewrites an entry name in the uncompressed loop fixture.
+func loopFixture(t *testing.T) []byte {
+	p := filepath.Join("..", "..", "testdata", "firmware", "sqfs-loop.img")
+	return readFixture(t, p)
+}
+
+func TestBadNames(t *testing.T) {
+	for _, bad := range []string{"fi/e.txt", "..", "."} {
+		b := loopFixture(t)
+		i := bytes.Index(b, []byte("file.txt"))
+		if i < 0 {
+			t.Fatal("entry name not found")
+		}
+		// entry: offset u16, inode delta s16, type u16, name_size u16, name
+		copy(b[i:], bad)
+		b[i-2] = byte(len(bad) - 1)
+		s := newMemSink()
+		err := extractBytes(t, b, s)
+		got := strings.Join(s.anomalies, "\n")
+		if !strings.Contains(got, AnomalyBadName) {
+			t.Errorf("%q: no bad-name anomaly (err %v, anomalies %q)", bad, err, got)
+		}
+		if len(s.files) != 0 {
+			t.Errorf("%q: files written: %v", bad, s.files)
+		}
+	}
+}
+
+func TestLoopFixture(t *testing.T) {
+	s := newMemSink()
+	extractBytes(t, loopFixture(t), s)
+	if !strings.Contains(strings.Join(s.anomalies, "\n"), AnomalyLoop) {
+		t.Errorf("no loop anomaly: %v", s.anomalies)
+	}
+	if s.files["a/file.txt"] == nil {
+		t.Errorf("a/file.txt not extracted: %v", s.files)
+	}
+}
+
+// TestFatalStops checks that a fatal Sink error (a limit) ends the
+// extraction and is returned.
+func TestFatalStops(t *testing.T) {
+	s := newMemSink()
+	s.maxFiles = 10
+	err := extractBytes(t, readFixture(t, "testdata/features.img"), s)
+	if !errors.Is(err, errLimit) {
+		t.Fatalf("err = %v, want the limit", err)
+	}
+	if len(s.files) != 10 {
+		t.Errorf("%d files written", len(s.files))
+	}
+}
+
+func TestParseSuperblockOld(t *testing.T) {
+	for _, tc := range []struct {
+		file  string
+		major uint16
+	}{
+		{"formats/fact_squashFS__lzma_be.sqfs2", 2},
+		{"real/zyxel_p663h51_rootfs_squashfs_v2.bin", 2},
+	} {
+		p := filepath.Join("..", "..", "..", "shared", "firmware", tc.file)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal(err)
+			}
+			t.Skip(err)
+		}
+		sb, err := ParseSuperblock(b[:min(len(b), 4096)])
+		if sb == nil || !errors.Is(err, ErrUnsupported) || sb.Major != tc.major {
+			t.Errorf("%s: %+v, %v", tc.file, sb, err)
+		}
+	}
+}
+
+func TestParseSuperblockOldLE(t *testing.T) {
+	p := filepath.Join("..", "..", "..", "shared", "firmware", "formats", "fact_squashFS__lzma1_le.sqfs3")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	sb, err := ParseSuperblock(b)
+	if sb == nil || !errors.Is(err, ErrUnsupported) || sb.Major != 3 || sb.BytesUsed == 0 || sb.BytesUsed > uint64(len(b)) {
+		t.Errorf("%+v, %v", sb, err)
+	}
+}
+
+// TestAVMBigEndian reads AVM's big-endian SquashFS 4 (xz), whose metadata
+// block headers stay little-endian.
+func TestAVMBigEndian(t *testing.T) {
+	p := filepath.Join("..", "..", "..", "shared", "firmware", "formats", "fact_squashFS__avm_be.sqfs4")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	s := newMemSink()
+	if err := extractBytes(t, b, s); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"testfile2":                       "This is the second test file",
+		"generic folder/test file 3_.txt": "The third test file!",
+	}
+	for name, content := range want {
+		if f := s.files[name]; f == nil || !strings.HasPrefix(f.String(), content) {
+			t.Errorf("%s: %v", name, f)
+		}
+	}
+	if f := s.files["testfile1"]; f == nil || !strings.Contains(f.String(), "MyTestRule 1.2.3") {
+		t.Errorf("testfile1: %v", f)
+	}
+	if len(s.files) != 3 || len(s.dirs) != 1 || len(s.anomalies) != 0 {
+		t.Errorf("files %d, dirs %v, anomalies %v", len(s.files), s.dirs, s.anomalies)
+	}
+}
+
+// TestCancel checks that a cancelled context ends the extraction.
+func TestCancel(t *testing.T) {
+	b := readFixture(t, "testdata/features.img")
+	img, err := Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := newMemSink()
+	if err := img.Extract(ctx, s, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(s.files) > 50 {
+		t.Errorf("%d files written after cancellation", len(s.files))
+	}
+}
+
+// FuzzImage runs the parser on mutated images with an in-memory sink.
+func FuzzImage(f *testing.F) {
+	f.Add(readFixture(f, "testdata/features.img"))
+	for _, n := range []string{"sqfs-loop.img", "sqfs-lz4.img", "sqfs-zstd.img", "sqfs-xz.img", "sqfs-lzo.img"} {
+		if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "firmware", n)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s := newMemSink()
+		s.maxFiles, s.maxBytes = 2000, 32<<20
+		err := extractBytes(t, b, s)
+		if err == nil && len(b) < SuperblockSize {
+			t.Fatal("no error on a short input")
+		}
+	})
+}
