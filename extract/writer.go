@@ -106,6 +106,10 @@ type Writer struct {
 	links     []Link
 	modes     map[string]fs.FileMode
 	limitHit  error
+
+	// dirs caches folders known to be real directories. A directory is
+	// never removed or replaced once created, so the cache stays true.
+	dirs sync.Map
 }
 
 // NewWriter creates the folder dir and a Writer rooted at it, with its own
@@ -267,6 +271,9 @@ func (w *Writer) ensureParents(orig, rel string) error {
 	if dir == "." {
 		return nil
 	}
+	if _, ok := w.dirs.Load(dir); ok {
+		return nil
+	}
 	cur := ""
 	for _, part := range strings.Split(dir, "/") {
 		if cur == "" {
@@ -274,12 +281,16 @@ func (w *Writer) ensureParents(orig, rel string) error {
 		} else {
 			cur = cur + "/" + part
 		}
+		if _, ok := w.dirs.Load(cur); ok {
+			continue
+		}
 		fi, err := w.root.Lstat(cur)
 		switch {
 		case err == nil && fi.Mode()&fs.ModeSymlink != 0:
 			w.Anomaly(AnomalySymlinkWrite, orig, "parent "+cur+" is a symlink; refusing to write through it")
 			return ErrRefused
 		case err == nil && fi.IsDir():
+			w.dirs.Store(cur, true)
 			continue
 		case err == nil:
 			w.Anomaly(AnomalyConflict, orig, "parent "+cur+" is not a directory")
@@ -288,6 +299,12 @@ func (w *Writer) ensureParents(orig, rel string) error {
 			if err := w.root.Mkdir(cur, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
+			// re-check: a concurrent writer may have put something else there
+			if fi, err := w.root.Lstat(cur); err != nil || !fi.IsDir() {
+				w.Anomaly(AnomalyConflict, orig, "parent "+cur+" is not a directory")
+				return ErrRefused
+			}
+			w.dirs.Store(cur, true)
 		default:
 			return err
 		}
