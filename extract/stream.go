@@ -3,13 +3,10 @@ package extract
 import (
 	"bufio"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"path"
 	"strings"
 
-	"github.com/fwaudit/fwaudit/extract/compress"
 )
 
 // countingReader counts bytes handed to a decoder. It implements
@@ -51,38 +48,13 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // unpackStream decompresses one stream with the named codec into a single
-// file called name. It returns the compressed bytes consumed (exact for
-// codecs that read byte-wise, an upper bound otherwise).
+// file called name. Nothing is created when the stream does not decode at
+// all (the candidate is then not this format). It returns the compressed
+// bytes consumed (exact for codecs that read byte-wise, an upper bound
+// otherwise).
 func unpackStream(ctx context.Context, codec string, r io.ReaderAt, size int64, w *Writer, name string) (int64, error) {
-	c, ok := compress.Get(codec)
-	if !ok || c.Stream == nil {
-		return 0, fmt.Errorf("no stream decoder for %s", codec)
-	}
-	cr := newCountingReader(io.NewSectionReader(r, 0, size))
-	dr, err := c.Stream(cr)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %v", ErrNotFormat, err)
-	}
-	defer dr.Close()
-	f, err := w.Create(name, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	n, err := io.CopyBuffer(f, ctxReader{ctx, dr}, make([]byte, 256<<10))
-	cerr := f.Close()
-	if err == nil {
-		err = cerr
-	}
-	if err != nil {
-		if n == 0 && !IsLimit(err) && !errors.Is(err, context.Canceled) {
-			return cr.n, fmt.Errorf("%w: %v", ErrNotFormat, err)
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			err = fmt.Errorf("truncated stream after %d bytes of output: %w", n, err)
-		}
-		return cr.n, err
-	}
-	return cr.n, nil
+	_, consumed, err := writeDecoded(ctx, codec, io.NewSectionReader(r, 0, size), w, name)
+	return consumed, err
 }
 
 // safeName keeps the base name of a name stored in a header (gzip FNAME),

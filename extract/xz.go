@@ -1,0 +1,166 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
+)
+
+// xzFormat is one .xz stream (the xz command's format).
+type xzFormat struct{}
+
+func init() { Register(xzFormat{}) }
+
+var xzMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+
+func (xzFormat) Name() string    { return "xz" }
+func (xzFormat) Kind() Kind      { return Stream }
+func (xzFormat) Magics() []Magic { return []Magic{{0, xzMagic}} }
+
+// Identify checks the stream flags (reserved bits zero, a known check type)
+// and their CRC32.
+func (xzFormat) Identify(h []byte) bool {
+	if len(h) < 12 || !bytes.Equal(h[:6], xzMagic) {
+		return false
+	}
+	return xzFlagsOK(h[6:8]) && crc32.ChecksumIEEE(h[6:8]) == binary.LittleEndian.Uint32(h[8:12])
+}
+
+func xzFlagsOK(f []byte) bool {
+	return f[0] == 0 && f[1]&0xf0 == 0
+}
+
+func (xzFormat) Bound(io.ReaderAt, int64) (int64, error) { return -1, nil }
+
+func (xzFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
+	hdr := readAtMost(r, 0, size, 12)
+	if !(xzFormat{}).Identify(hdr) {
+		return 0, ErrNotFormat
+	}
+	written, consumed, err := writeDecoded(ctx, "xz", io.NewSectionReader(r, 0, size), w, "data")
+	switch {
+	case err != nil && !IsLimit(err) && written > 0:
+		// the decoder may reject what follows a complete stream (stream
+		// padding that is not a multiple of 4 bytes): if the stream's
+		// index accounts for every byte written, the stream is whole.
+		if end, total := xzStreamEndTotal(r, size, consumed-xzLookBack, consumed, hdr[6:8]); end > 0 && total == written {
+			return end, nil
+		}
+	case err == nil:
+		// the decoder read ahead: the footer is at most that far.
+		if end := xzStreamEnd(r, size, consumed-xzLookBack, consumed, hdr[6:8]); end > 0 {
+			return end, nil
+		}
+	case IsLimit(err):
+		// stopped early: the stream goes on; find where it ends.
+		if end := xzStreamEnd(r, size, consumed-xzLookBack, size, hdr[6:8]); end > 0 {
+			return end, err
+		}
+	}
+	return consumed, err
+}
+
+// xzLookBack is how far before the decoder's read position the footer is
+// searched: well over any decoder's read-ahead.
+const xzLookBack = 1 << 20
+
+// xzStreamEnd finds the exact end of the xz stream at the start of r: the
+// first stream footer (CRC32, backward size, the header's flags, "YZ") in
+// [from, to) that verifies and whose backward size points at an index,
+// plus any stream padding (zero 4-byte groups). It returns 0 if there is
+// none.
+func xzStreamEnd(r io.ReaderAt, size, from, to int64, flags []byte) int64 {
+	end, _ := xzStreamEndTotal(r, size, from, to, flags)
+	return end
+}
+
+// xzStreamEndTotal is xzStreamEnd that also returns the uncompressed size
+// the stream's index records (-1 if the index does not parse).
+func xzStreamEndTotal(r io.ReaderAt, size, from, to int64, flags []byte) (int64, int64) {
+	if to > size || to <= 0 {
+		to = size
+	}
+	if from < 12 {
+		from = 12
+	}
+	const chunk = 1 << 20
+	for base := from; base < to; base += chunk {
+		buf := readAtMost(r, base, to, chunk+12)
+		for i := 0; i+12 <= len(buf); {
+			j := bytes.Index(buf[i+10:], []byte("YZ"))
+			if j < 0 || j > chunk {
+				break
+			}
+			f := buf[i+j : i+j+12]
+			i += j + 1
+			if f[8] != flags[0] || f[9] != flags[1] || crc32.ChecksumIEEE(f[4:10]) != binary.LittleEndian.Uint32(f[0:4]) {
+				continue
+			}
+			// the index, (backward size+1)*4 bytes long, precedes the
+			// footer and starts with a zero indicator byte.
+			footerAt := base + int64(i-1)
+			idx := footerAt - (int64(binary.LittleEndian.Uint32(f[4:8]))+1)*4
+			if idx < 12 {
+				continue
+			}
+			if b := readAtMost(r, idx, size, 1); len(b) != 1 || b[0] != 0 {
+				continue
+			}
+			return xzPadding(r, size, footerAt+12), xzIndexTotal(readAtMost(r, idx, size, min(footerAt-idx, 1<<20)))
+		}
+	}
+	return 0, -1
+}
+
+// xzIndexTotal sums the uncompressed sizes of the index records in idx
+// (indicator, record count, records of unpadded and uncompressed size, all
+// multibyte integers), or returns -1.
+func xzIndexTotal(idx []byte) int64 {
+	p := 1
+	varint := func() (uint64, bool) {
+		var v uint64
+		for i := 0; i < 9 && p < len(idx); i++ {
+			b := idx[p]
+			p++
+			v |= uint64(b&0x7f) << (7 * i)
+			if b&0x80 == 0 {
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	n, ok := varint()
+	if !ok || n > uint64(len(idx)) {
+		return -1
+	}
+	total := int64(0)
+	for i := uint64(0); i < n; i++ {
+		if _, ok := varint(); !ok {
+			return -1
+		}
+		u, ok := varint()
+		if !ok || u > 1<<50 {
+			return -1
+		}
+		total += int64(u)
+	}
+	return total
+}
+
+// xzPadding extends end over stream padding: whole zero 4-byte groups.
+func xzPadding(r io.ReaderAt, size, end int64) int64 {
+	for {
+		p := readAtMost(r, end, size, 64<<10)
+		n := len(p) &^ 3
+		i := 0
+		for i < n && binary.LittleEndian.Uint32(p[i:]) == 0 {
+			i += 4
+		}
+		end += int64(i)
+		if i < n || n == 0 {
+			return end
+		}
+	}
+}
