@@ -181,7 +181,11 @@ func (e *engine) scan(ctx context.Context, r io.ReaderAt, size int64, anchored b
 	} else {
 		const window = 8 << 20
 		overlap := int64(maxLen)
-		buf := make([]byte, window+overlap)
+		bufLen := int64(window)
+		if size < bufLen {
+			bufLen = size
+		}
+		buf := make([]byte, bufLen+overlap)
 		for base := int64(0); base < size; base += window {
 			if ctx.Err() != nil {
 				break
