@@ -1,0 +1,214 @@
+package scan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/extract"
+)
+
+// sharedFirmware returns ../shared/firmware. Outside CI a missing corpus
+// skips the test; under CI=true it fails.
+func sharedFirmware(t testing.TB) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "shared", "firmware")
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("shared firmware corpus missing at %s (CI=true): %v", dir, err)
+		}
+		t.Skipf("shared firmware corpus not found at %s; set it up beside the checkout to run this test", dir)
+	}
+	return dir
+}
+
+func fixture(name string) string { return filepath.Join("..", "testdata", "firmware", name) }
+
+func findRule(fs []analyzers.Finding, rule, path string) *analyzers.Finding {
+	for i := range fs {
+		if fs[i].Rule == rule && fs[i].Path == path {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+func TestScanFixtureEndToEnd(t *testing.T) {
+	res, err := Run(context.Background(), fixture("flash.bin"), Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if r.Image.SHA256 == "" || r.Image.Size != 1048576 {
+		t.Errorf("image info: %+v", r.Image)
+	}
+	f := findRule(r.Findings, "default-password", "/etc/shadow")
+	if f == nil {
+		t.Fatalf("no default-password finding for /etc/shadow; findings: %+v", r.Findings)
+	}
+	if f.Severity != analyzers.Critical || f.Layer != "squashfs@0x80000" || f.Line == 0 || !strings.HasPrefix(f.ID, "FW-") {
+		t.Errorf("finding lacks evidence: %+v", f)
+	}
+	if len(f.Guidelines) == 0 || f.Guidelines[0] != 1 {
+		t.Errorf("default password must map to guideline 1: %v", f.Guidelines)
+	}
+	if _, ok := res.SBOM["sbom.cdx.json"]; !ok {
+		t.Errorf("no CycloneDX SBOM")
+	}
+	if _, ok := res.SBOM["sbom.spdx.json"]; !ok {
+		t.Errorf("no SPDX SBOM")
+	}
+	if _, err := os.Stat(res.WorkDir); !os.IsNotExist(err) {
+		t.Errorf("work dir %s not removed", res.WorkDir)
+	}
+}
+
+// Finding IDs are stable across runs and work directories.
+func TestFindingIDsStable(t *testing.T) {
+	a, err := Run(context.Background(), fixture("rootfs.tar"), Options{SkipSBOM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(context.Background(), fixture("rootfs.tar"), Options{SkipSBOM: true, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Report.Findings) == 0 || len(a.Report.Findings) != len(b.Report.Findings) {
+		t.Fatalf("finding counts %d vs %d", len(a.Report.Findings), len(b.Report.Findings))
+	}
+	for i := range a.Report.Findings {
+		if a.Report.Findings[i].ID != b.Report.Findings[i].ID {
+			t.Errorf("finding %d: id %s vs %s", i, a.Report.Findings[i].ID, b.Report.Findings[i].ID)
+		}
+	}
+}
+
+func TestAnomaliesBecomeFindings(t *testing.T) {
+	res, err := Run(context.Background(), fixture("evil-traversal.tar"), Options{SkipSBOM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Report.Findings {
+		if f.Category == "extraction-anomaly" {
+			got = append(got, f.Rule+" "+f.Path)
+		}
+	}
+	want := []string{"extraction-anomaly/path-traversal ../../evil.txt", "extraction-anomaly/absolute-path /etc/absolute.txt"}
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			if g == w {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing finding %q; got %v", w, got)
+		}
+	}
+}
+
+// A failing analyzer is reported; the others still produce findings.
+func TestFailingAnalyzerIsNotFatal(t *testing.T) {
+	list := append(Default(), boom{})
+	res, err := Run(context.Background(), fixture("rootfs.tar"), Options{SkipSBOM: true, Analyzers: list})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Report.Analyzers.Failures) != 1 || res.Report.Analyzers.Failures[0].Analyzer != "boom" {
+		t.Errorf("failures: %+v", res.Report.Analyzers.Failures)
+	}
+	if findRule(res.Report.Findings, "default-password", "/etc/shadow") == nil {
+		t.Errorf("accounts findings lost when another analyzer panicked")
+	}
+}
+
+type boom struct{}
+
+func (boom) Name() string { return "boom" }
+func (boom) Analyze(context.Context, *analyzers.Target) ([]analyzers.Finding, error) {
+	panic("analyzer bug")
+}
+
+// The real TP-Link WR841N update: every layer unpacks and root's vendor
+// default password is found.
+func TestScanTPLinkWR841N(t *testing.T) {
+	img := filepath.Join(sharedFirmware(t), "real", "tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	res, err := Run(context.Background(), img, Options{Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	var sq *extract.Layer
+	formats := map[string]bool{}
+	for _, l := range r.Layers {
+		formats[l.Format] = true
+		if l.Status == extract.StatusFailed {
+			t.Errorf("layer %s failed: %s", l.Path, l.Error)
+		}
+		if l.Format == "squashfs" {
+			sq = l
+		}
+	}
+	for _, want := range []string{"tplink", "lzma", "squashfs"} {
+		if !formats[want] {
+			t.Errorf("no %s layer; layers: %v", want, layerList(r.Layers))
+		}
+	}
+	if sq == nil || sq.Files != 374 || sq.Status != extract.StatusOK {
+		t.Fatalf("squashfs layer missing or incomplete; layers: %v", layerList(r.Layers))
+	}
+	if sq.Path != "tplink@0x0 > rootfs.bin > squashfs@0x0" {
+		t.Errorf("squashfs layer path %q", sq.Path)
+	}
+	f := findRule(r.Findings, "default-password", "/etc/shadow")
+	if f == nil || f.Severity != analyzers.Critical || !strings.Contains(f.Evidence, `"sohoadmin"`) {
+		t.Fatalf("root's vendor default not reported: %+v", f)
+	}
+}
+
+func layerList(ls []*extract.Layer) []string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Path+"="+string(l.Status))
+	}
+	return out
+}
+
+// Every sample in ../shared/firmware/formats gets a report: layers, and no
+// parser panic.
+func TestEverySharedSampleGetsAReport(t *testing.T) {
+	dir := filepath.Join(sharedFirmware(t), "formats")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) < 30 {
+		t.Fatalf("only %d samples in %s", len(ents), dir)
+	}
+	for _, e := range ents {
+		t.Run(e.Name(), func(t *testing.T) {
+			res, err := Run(context.Background(), filepath.Join(dir, e.Name()), Options{SkipSBOM: true})
+			if err != nil {
+				t.Fatalf("scan failed: %v", err)
+			}
+			r := res.Report
+			if len(r.Layers) == 0 || r.Layers[0].Format != "image" {
+				t.Fatalf("no layer tree")
+			}
+			if len(r.Layers) == 1 && r.Layers[0].Status == extract.StatusOK {
+				t.Errorf("image neither unpacked nor reported unsupported/opaque")
+			}
+			for _, l := range r.Layers {
+				for _, a := range l.Anomalies {
+					if a.Kind == extract.AnomalyPanic {
+						t.Errorf("parser panic in %s: %s", l.Path, a.Detail)
+					}
+				}
+			}
+		})
+	}
+}
