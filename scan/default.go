@@ -1,13 +1,66 @@
 package scan
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/accounts"
+	"github.com/fwaudit/fwaudit/rules/passwords"
 )
 
-// Default returns the analyzers a scan runs.
+// Rules lets the user extend or replace the embedded rule data.
+type Rules struct {
+	// PasswordFiles are extra dictionaries (one password per line, '#'
+	// comments), tried before the embedded list.
+	PasswordFiles []string
+	// ReplacePasswords uses only PasswordFiles, not the embedded list.
+	ReplacePasswords bool
+}
+
+// Default returns the analyzers a scan runs with the embedded rules.
 func Default() []analyzers.Analyzer {
-	return []analyzers.Analyzer{
-		accounts.New(accounts.Options{}),
+	list, _ := Analyzers(Rules{})
+	return list
+}
+
+// Analyzers returns the analyzers a scan runs with the given rules.
+func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
+	var pw []string
+	for _, f := range r.PasswordFiles {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		words, err := passwords.Parse(fh)
+		fh.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		pw = append(pw, words...)
 	}
+	if len(r.PasswordFiles) > 0 && !r.ReplacePasswords {
+		pw = append(pw, passwords.Defaults()...)
+	}
+	if r.ReplacePasswords && len(pw) == 0 {
+		return nil, fmt.Errorf("--passwords-only needs at least one non-empty --passwords file")
+	}
+	return []analyzers.Analyzer{
+		accounts.New(accounts.Options{Passwords: dedupe(pw)}),
+	}, nil
+}
+
+func dedupe(words []string) []string {
+	if words == nil {
+		return nil
+	}
+	seen := make(map[string]bool, len(words))
+	out := words[:0:0]
+	for _, w := range words {
+		if !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
 }

@@ -127,3 +127,42 @@ func TestExtractWritesLayersJSON(t *testing.T) {
 		t.Errorf("extract into a non-empty folder: exit %d, want 2", code)
 	}
 }
+
+// A user dictionary extends (or replaces) the embedded one.
+func TestPasswordsFlag(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "mine.txt")
+	// "Qm7#vT9!pLx2$wRz" is the strong password of user "user" in the
+	// fixture rootfs: not in the embedded list.
+	os.WriteFile(list, []byte("# my vendor's defaults\nQm7#vT9!pLx2$wRz\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	run([]string{"scan", "-q", "--no-sbom", "--out", out, "--passwords", list, fixture("rootfs.tar")})
+	doc, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report.Report
+	json.Unmarshal(doc, &r)
+	users := map[string]bool{}
+	for _, f := range r.Findings {
+		if f.Rule == "default-password" {
+			users[strings.SplitN(f.Evidence, " ", 2)[0]] = true
+		}
+	}
+	if !users["user"] || !users["root"] {
+		t.Errorf("with --passwords: cracked users %v, want user (from the file) and root (embedded list)", users)
+	}
+	out2 := filepath.Join(dir, "out2")
+	run([]string{"scan", "-q", "--no-sbom", "--out", out2, "--passwords", list, "--passwords-only", fixture("rootfs.tar")})
+	doc, _ = os.ReadFile(filepath.Join(out2, "report.json"))
+	var r2 report.Report
+	json.Unmarshal(doc, &r2)
+	for _, f := range r2.Findings {
+		if f.Rule == "default-password" && strings.HasPrefix(f.Evidence, "root ") {
+			t.Errorf("--passwords-only still used the embedded list: %s", f.Evidence)
+		}
+	}
+	if code := run([]string{"scan", "-q", "--passwords", filepath.Join(dir, "missing.txt"), fixture("data.gz")}); code != exitUsage {
+		t.Errorf("missing --passwords file: exit %d, want 2", code)
+	}
+}

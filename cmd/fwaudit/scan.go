@@ -27,6 +27,8 @@ type scanFlags struct {
 	quiet   bool
 	noSBOM  bool
 	limits  limitFlags
+	pwFiles []string
+	pwOnly  bool
 }
 
 func newScanCmd() *cobra.Command {
@@ -71,6 +73,8 @@ read at all.`,
 	f.StringVar(&sf.failOn, "fail-on", "high", "exit 1 if a finding is at or above this severity: critical, high, medium, low, info, or none")
 	f.BoolVarP(&sf.quiet, "quiet", "q", false, "print nothing but errors on stderr")
 	f.BoolVar(&sf.noSBOM, "no-sbom", false, "skip the SBOM (syft) stage")
+	f.StringArrayVar(&sf.pwFiles, "passwords", nil, "extra default-password list (one per line, # comments), tried before the embedded one; repeatable")
+	f.BoolVar(&sf.pwOnly, "passwords-only", false, "use only the --passwords lists, not the embedded dictionary")
 	sf.limits.add(cmd)
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -98,6 +102,10 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	list, err := scan.Analyzers(scan.Rules{PasswordFiles: sf.pwFiles, ReplacePasswords: sf.pwOnly})
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	for _, img := range args {
 		fi, err := os.Stat(img)
 		if err != nil {
@@ -117,7 +125,7 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 	for _, img := range args {
 		p := newProgress(sf.quiet)
 		opt := scan.Options{
-			Limits: lim, Jobs: sf.jobs, WorkDir: sf.workdir, KeepWorkDir: sf.keep, SkipSBOM: sf.noSBOM,
+			Limits: lim, Jobs: sf.jobs, WorkDir: sf.workdir, KeepWorkDir: sf.keep, SkipSBOM: sf.noSBOM, Analyzers: list,
 			Progress: p.event,
 			Stage:    func(s string) { p.printf("%s: %s", filepath.Base(img), s) },
 		}
