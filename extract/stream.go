@@ -6,7 +6,6 @@ import (
 	"io"
 	"path"
 	"strings"
-
 )
 
 // countingReader counts bytes handed to a decoder. It implements
