@@ -9,9 +9,10 @@ import (
 	"github.com/fwaudit/fwaudit/extract/squashfs"
 )
 
-// squashfsFormat is SquashFS 4.0 (little-endian, and AVM's big-endian
-// variant). SquashFS 1.x-3.x superblocks are recognised, bounded and
-// reported as unsupported.
+// squashfsFormat is SquashFS 1.x-4.0 in both byte orders (AVM's big-endian
+// SquashFS 4 included), with the vendor magics (sqlzma's "shsq"/"qshs",
+// "sqlz", "hsqt"/"tqsh") and the vendor compression variants (Broadcom
+// LZMA, raw LZMA, LZMA-alone in images that claim gzip, raw deflate, ...).
 type squashfsFormat struct{}
 
 func init() { Register(squashfsFormat{}) }
@@ -19,7 +20,11 @@ func init() { Register(squashfsFormat{}) }
 func (squashfsFormat) Name() string { return "squashfs" }
 func (squashfsFormat) Kind() Kind   { return Filesystem }
 func (squashfsFormat) Magics() []Magic {
-	return []Magic{{0, squashfs.Magic}, {0, squashfs.MagicBE}}
+	m := []Magic{{0, squashfs.Magic}, {0, squashfs.MagicBE}}
+	for _, v := range squashfs.VendorMagics {
+		m = append(m, Magic{0, v})
+	}
+	return m
 }
 
 // Identify validates the superblock strictly (version, block size and its
@@ -35,7 +40,7 @@ func (squashfsFormat) Identify(h []byte) bool {
 // Bound is bytes_used: the padding mksquashfs adds (to 4 KiB) is not part of
 // the file system.
 func (squashfsFormat) Bound(r io.ReaderAt, size int64) (int64, error) {
-	sb, err := squashfs.ParseSuperblock(readHeader(r, 0, size, squashfs.SuperblockSize))
+	sb, err := squashfs.ParseSuperblock(readHeader(r, 0, size, squashfs.MaxSuperblockSize))
 	if sb == nil {
 		return 0, err
 	}
@@ -55,5 +60,9 @@ func (squashfsFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *
 		Fatal:   IsLimit,
 		Refused: func(err error) bool { return errors.Is(err, ErrRefused) },
 	})
+	if err != nil {
+		sb := img.Superblock()
+		err = fmt.Errorf("squashfs %d.%d (%s): %w", sb.Major, sb.Minor, img.Compression(), err)
+	}
 	return min(used, size), err
 }

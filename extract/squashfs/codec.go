@@ -17,15 +17,15 @@ import (
 // refuses them; a little slack is left for odd vendor tools.
 const xzDictMax = 8 << 20
 
-// decoder decompresses blocks. Each worker (and the metadata reader) owns
-// one, so decoders may keep state between blocks.
-type decoder interface {
+// blockCodec decompresses blocks of one compressor. Each worker (and the
+// metadata reader) owns one, so codecs may keep state between blocks.
+type blockCodec interface {
 	decode(dst, src []byte, maxOut int) ([]byte, error)
 	close()
 }
 
-// newDecoder returns a decoder for the image's compressor.
-func (img *Image) newDecoder() decoder {
+// nominalCodec returns a codec for the compressor the superblock names.
+func (img *Image) nominalCodec() blockCodec {
 	switch img.sb.Compressor {
 	case CompXZ:
 		return &xzDecoder{}
@@ -139,12 +139,13 @@ func (x *xzDecoder) decode(dst, src []byte, maxOut int) ([]byte, error) {
 
 func (*xzDecoder) close() {}
 
-// safeDecode runs a decoder, turning panics into errors.
-func safeDecode(d decoder, dst, src []byte, maxOut int) (out []byte, err error) {
+// safeDecode runs a decoder, turning panics into errors. want is the exact
+// size of the output when known (data blocks), else -1.
+func safeDecode(d decoder, dst, src []byte, maxOut, want int) (out []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, fmt.Errorf("decoder panic: %v", p)
 		}
 	}()
-	return d.decode(dst, src, maxOut)
+	return d.decode(dst, src, maxOut, want)
 }

@@ -74,7 +74,7 @@ func (img *Image) Extract(ctx context.Context, sink Sink, opt Options) error {
 		blockSize: int(img.sb.BlockSize),
 	}
 	defer w.m.dec.close()
-	root, err := img.readInodeV4(w.m, img.sb.RootInode)
+	root, err := img.readInode(w.m, img.sb.RootInode)
 	if err != nil {
 		return fmt.Errorf("root inode: %w", err)
 	}
@@ -336,7 +336,7 @@ func (w *walker) decodeTask(t *task, src []byte, dec decoder) {
 				fb.data = buf
 				return
 			}
-			out, err := safeDecode(dec, make([]byte, 0, w.blockSize+4096), buf, w.blockSize)
+			out, err := safeDecode(dec, make([]byte, 0, w.blockSize+4096), buf, w.blockSize, -1)
 			if err != nil {
 				fb.err = corruptf("fragment block at %d: %s: %v", fb.pos, img.sb.CompressorName(), err)
 				return
@@ -369,7 +369,7 @@ func (w *walker) decodeTask(t *task, src []byte, dec decoder) {
 			w.pool.Put(bp)
 			return
 		}
-		out, err := safeDecode(dec, (*bp)[:0], s, w.blockSize)
+		out, err := safeDecode(dec, (*bp)[:0], s, w.blockSize, t.want)
 		if err != nil {
 			t.err = corruptf("data block at %d: %s: %v", t.pos, img.sb.CompressorName(), err)
 			w.pool.Put(bp)
@@ -429,7 +429,7 @@ func (w *walker) walkDir(ctx context.Context, in *Inode, dir string, depth int) 
 		}
 		w.listings[key] = true
 	}
-	ents, err := w.img.readDirV4(w.m, in)
+	ents, err := w.img.readDir(w.m, in)
 	if err != nil {
 		w.addErr(dirName(dir), err)
 		// go on with the entries read before the error
@@ -450,12 +450,12 @@ func (w *walker) walkDir(ctx context.Context, in *Inode, dir string, depth int) 
 			w.sink.Anomaly(AnomalyBadName, p[:256]+"...", "path longer than 4096 bytes; entry skipped")
 			continue
 		}
-		child, err := w.img.readInodeV4(w.m, e.Ref)
+		child, err := w.img.readInode(w.m, e.Ref)
 		if err != nil {
 			w.addErr(p, err)
 			continue
 		}
-		if child.Type != e.Type {
+		if child.Type != e.Type && w.img.sb.Major > 1 { // 1.x listings use other type codes
 			w.sink.Anomaly(AnomalyMalformed, p, fmt.Sprintf("directory entry says type %d, inode says %d", e.Type, child.Type))
 		}
 		w.entry(ctx, child, p, depth)
@@ -534,7 +534,7 @@ func (w *walker) emitFile(ctx context.Context, k int, in *Inode, p string) {
 			return
 		}
 		n := min(in.NumBlocks-i, chunk)
-		if err := readBlockSizes(&c, img.sb.Order, sizes[:n], raw); err != nil {
+		if err := img.readBlockSizes(&c, sizes[:n], raw); err != nil {
 			fail(fmt.Errorf("block list: %w", err))
 			return
 		}

@@ -22,13 +22,22 @@ type Image struct {
 	// superblock, except in AVM's big-endian SquashFS 4, whose headers
 	// are little-endian.
 	metaOrder binary.ByteOrder
+	// metaSkip is the number of bytes between a metadata block header and
+	// its data: 1 in SquashFS 1.x-3.x images with the CHECK flag (a
+	// marker byte), else 0.
+	metaSkip int64
+	// blockWord is the size of a block list entry: 2 in SquashFS 1.x,
+	// else 4.
+	blockWord int
+
+	vs variantState // compression variants (variant.go)
 }
 
 // Open reads and checks the superblock of the image held by r (size bytes)
 // and prepares the decompressor. Errors wrap ErrNotSquashfs when the bytes
 // are not a SquashFS superblock and ErrUnsupported for variants not read.
 func Open(r io.ReaderAt, size int64) (*Image, error) {
-	hdr := make([]byte, SuperblockSize)
+	hdr := make([]byte, MaxSuperblockSize)
 	n, _ := r.ReadAt(hdr, 0)
 	sb, err := ParseSuperblock(hdr[:n])
 	if err != nil {
@@ -42,7 +51,17 @@ func Open(r io.ReaderAt, size int64) (*Image, error) {
 	}
 	img.codec = c.Block
 	img.metaOrder = sb.Order
-	if sb.Order == binary.BigEndian {
+	img.blockWord = 4
+	if sb.Major < 4 {
+		if sb.Flags&oldFlagCheck != 0 {
+			img.metaSkip = 1
+		}
+		if sb.Major == 1 {
+			img.blockWord = 2
+		}
+	}
+	img.vs.init(sb)
+	if sb.Order == binary.BigEndian && sb.Major == 4 {
 		var h [2]byte
 		if img.readAt(h[:], int64(sb.InodeTable)) == nil {
 			if n := binary.BigEndian.Uint16(h[:]) & 0x7fff; n == 0 || n > metaSize {
@@ -65,25 +84,36 @@ func (img *Image) fragEntry(m *metaReader, idx uint32) (pos int64, size uint32, 
 	if sb.FragTable == noTable || idx >= sb.FragCount {
 		return 0, 0, corruptf("fragment %d of %d", idx, sb.FragCount)
 	}
-	ip := sb.FragTable + 8*uint64(idx/512)
-	if ip+8 > sb.BytesUsed {
+	ixLen, entLen := sb.fragLayout()
+	per := metaSize / entLen
+	ip := sb.FragTable + ixLen*(uint64(idx)/per)
+	if ip+ixLen > sb.BytesUsed {
 		return 0, 0, corruptf("fragment index %d outside the image", idx)
 	}
 	var p [8]byte
-	if err := img.readAt(p[:], int64(ip)); err != nil {
+	if err := img.readAt(p[:ixLen], int64(ip)); err != nil {
 		return 0, 0, err
 	}
-	blk := sb.Order.Uint64(p[:])
+	var blk uint64
+	if ixLen == 4 {
+		blk = uint64(sb.Order.Uint32(p[:]))
+	} else {
+		blk = sb.Order.Uint64(p[:])
+	}
 	if blk >= sb.FragTable {
 		return 0, 0, corruptf("fragment table block at %d not before the fragment index", blk)
 	}
-	c := cursor{m: m, pos: int64(blk), off: int(idx%512) * 16, limit: int64(sb.FragTable)}
+	c := cursor{m: m, pos: int64(blk), off: int(uint64(idx) % per * entLen), limit: int64(sb.FragTable)}
 	var e [16]byte
-	if err := c.read(e[:]); err != nil {
+	if err := c.read(e[:entLen]); err != nil {
 		return 0, 0, err
 	}
-	start := sb.Order.Uint64(e[0:])
-	size = sb.Order.Uint32(e[8:])
+	var start uint64
+	if entLen == 8 { // 2.x: 32-bit start and size
+		start, size = uint64(sb.Order.Uint32(e[0:])), sb.Order.Uint32(e[4:])
+	} else {
+		start, size = sb.Order.Uint64(e[0:]), sb.Order.Uint32(e[8:])
+	}
 	cs := uint64(size & 0xffffff)
 	if size&^(1<<24|0xffffff) != 0 || cs == 0 || cs > uint64(sb.BlockSize) || start+cs > sb.BytesUsed {
 		return 0, 0, corruptf("fragment %d: %d bytes at %d", idx, cs, start)

@@ -1,9 +1,5 @@
 package squashfs
 
-import (
-	"encoding/binary"
-)
-
 // Basic inode types (the extended forms are these plus 7).
 const (
 	typeDir     = 1
@@ -190,8 +186,29 @@ func decodeDev(d uint32) (major, minor uint32) {
 	return (d >> 8) & 0xfff, (d & 0xff) | ((d >> 12) & 0xfff00)
 }
 
-// readBlockSizes reads up to len(dst) entries of a file's block list.
-func readBlockSizes(c *cursor, bo binary.ByteOrder, dst []uint32, raw []byte) error {
+// readBlockSizes reads up to len(dst) entries of a file's block list. The
+// 16-bit entries of SquashFS 1.x (bit 15: stored uncompressed; a size of
+// 0 stands for 32 KiB) are converted to the 32-bit form (bit 24).
+func (img *Image) readBlockSizes(c *cursor, dst []uint32, raw []byte) error {
+	bo := img.sb.Order
+	if img.blockWord == 2 {
+		raw = raw[:2*len(dst)]
+		if err := c.read(raw); err != nil {
+			return err
+		}
+		for i := range dst {
+			v := bo.Uint16(raw[2*i:])
+			n := uint32(v & 0x7fff)
+			if n == 0 {
+				n = 0x8000
+			}
+			if v&0x8000 != 0 {
+				n |= 1 << 24
+			}
+			dst[i] = n
+		}
+		return nil
+	}
 	raw = raw[:4*len(dst)]
 	if err := c.read(raw); err != nil {
 		return err

@@ -76,22 +76,23 @@ func (m *metaReader) load(pos, limit int64) (*metaBlock, error) {
 	if n == 0 || n > metaSize {
 		return nil, corruptf("metadata block at %d has length %d", pos, n)
 	}
-	if pos+2+n > limit {
+	skip := m.img.metaSkip // the CHECK marker byte of 1.x-3.x
+	if pos+2+skip+n > limit {
 		return nil, corruptf("metadata block at %d (%d bytes) runs past its table (ends at %d)", pos, n, limit)
 	}
 	src := make([]byte, n)
-	if err := m.img.readAt(src, pos+2); err != nil {
+	if err := m.img.readAt(src, pos+2+skip); err != nil {
 		return nil, err
 	}
 	data := src
 	if compressed {
-		out, err := safeDecode(m.dec, make([]byte, 0, metaSize+1), src, metaSize)
+		out, err := safeDecode(m.dec, make([]byte, 0, metaSize+1), src, metaSize, -1)
 		if err != nil {
 			return nil, corruptf("metadata block at %d: %s: %v", pos, m.img.sb.CompressorName(), err)
 		}
 		data = out
 	}
-	return &metaBlock{data: data, next: pos + 2 + n}, nil
+	return &metaBlock{data: data, next: pos + 2 + skip + n}, nil
 }
 
 // cursor reads a byte stream made of consecutive metadata blocks.

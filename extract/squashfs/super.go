@@ -11,9 +11,11 @@
 // whatever entries could be recovered, never a panic or a hang.
 //
 // Versions and byte order are kept behind small abstractions (the byte
-// order of the image and a per-version layout) so that big-endian and
-// SquashFS 1.x-3.x images can be added; today SquashFS 4.0 is read, in
-// both byte orders (big-endian as AVM writes it).
+// order of the image and a per-version layout): SquashFS 4.0 is read in
+// both byte orders (big-endian as AVM writes it), and SquashFS 1.x, 2.x and
+// 3.x in both byte orders, with the vendor magics and the vendor
+// compression variants (LZMA in its several framings, raw deflate, ...)
+// found in router firmware (see variant.go).
 package squashfs
 
 import (
@@ -29,8 +31,18 @@ var (
 	MagicBE = []byte("sqsh")
 )
 
+// VendorMagics are the magics vendor tools write instead of hsqs/sqsh:
+// the sqlzma LZMA magic in both byte orders ("shsq", "qshs"), DD-WRT's
+// "sqlz", and "hsqt"/"tqsh" (Broadcom/TP-Link builds). The byte order of
+// such an image is told by its version field.
+var VendorMagics = [][]byte{[]byte("shsq"), []byte("qshs"), []byte("sqlz"), []byte("zlqs"), []byte("hsqt"), []byte("tqsh")}
+
 // SuperblockSize is the size of the SquashFS 4.0 superblock.
 const SuperblockSize = 96
+
+// MaxSuperblockSize is the largest superblock of any version (3.x: 119
+// bytes); Open and Bound read this much.
+const MaxSuperblockSize = 128
 
 // ErrNotSquashfs is returned (wrapped) when the bytes are not a SquashFS
 // superblock of a supported kind.
@@ -91,6 +103,12 @@ type Superblock struct {
 	DirTable     uint64
 	FragTable    uint64
 	ExportTable  uint64
+
+	// Size is the on-disk size of the superblock (96 for 4.0; 51, 63 and
+	// 119 for 1.x, 2.x and 3.x).
+	Size int
+	// Magic is the magic the image carries.
+	Magic string
 }
 
 // CompressorName is the name of the compressor ("gzip", "xz", ...).
@@ -113,24 +131,33 @@ func ParseSuperblock(b []byte) (*Superblock, error) {
 		return nil, fmt.Errorf("%w: too short", ErrNotSquashfs)
 	}
 	var bo binary.ByteOrder
+	vendor := false
 	switch string(b[:4]) {
 	case "hsqs":
 		bo = binary.LittleEndian
 	case "sqsh":
 		bo = binary.BigEndian
 	default:
-		return nil, fmt.Errorf("%w: bad magic", ErrNotSquashfs)
+		if !isVendorMagic(b[:4]) {
+			return nil, fmt.Errorf("%w: bad magic", ErrNotSquashfs)
+		}
+		vendor = true
 	}
 	if len(b) < 32 {
 		return nil, fmt.Errorf("%w: too short", ErrNotSquashfs)
+	}
+	if vendor {
+		// The version field tells the byte order.
+		bo = binary.LittleEndian
+		if v := bo.Uint16(b[28:]); v < 1 || v > 4 {
+			bo = binary.BigEndian
+		}
 	}
 	major := bo.Uint16(b[28:])
 	if major != 4 {
 		// SquashFS 1.x-3.x keep the version at offset 28 too.
 		if major >= 1 && major <= 3 {
-			if sb, ok := plausibleOld(b, bo); ok {
-				return sb, fmt.Errorf("%w: squashfs %d.%d (%s)", ErrUnsupported, sb.Major, sb.Minor, orderName(bo))
-			}
+			return parseOld(b, bo)
 		}
 		return nil, fmt.Errorf("%w: version %d", ErrNotSquashfs, major)
 	}
@@ -157,6 +184,8 @@ func ParseSuperblock(b []byte) (*Superblock, error) {
 		DirTable:    bo.Uint64(b[72:]),
 		FragTable:   bo.Uint64(b[80:]),
 		ExportTable: bo.Uint64(b[88:]),
+		Size:        SuperblockSize,
+		Magic:       string(b[:4]),
 	}
 	if err := s.validateCore(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotSquashfs, err)
@@ -238,33 +267,11 @@ func (s *Superblock) validateTables() error {
 	return nil
 }
 
-// plausibleOld recognises SquashFS 1.x-3.x superblocks well enough to name
-// them and bound them. The layouts differ per version; only the common
-// fields are decoded (block_log at 34, block_size at 32 (1.x, 16-bit) or
-// 51 (2.x/3.x), bytes_used at 8 (1.x/2.x, 32-bit) or 63 (3.x, 64-bit)).
-func plausibleOld(b []byte, bo binary.ByteOrder) (*Superblock, bool) {
-	if len(b) < 71 {
-		return nil, false
+func isVendorMagic(m []byte) bool {
+	for _, v := range VendorMagics {
+		if string(m) == string(v) {
+			return true
+		}
 	}
-	// The minor version is not checked: vendor tools write odd ones (2.76).
-	major, minor := bo.Uint16(b[28:]), bo.Uint16(b[30:])
-	s := &Superblock{Order: bo, Major: major, Minor: minor, InodeCount: bo.Uint32(b[4:]), BlockLog: bo.Uint16(b[34:])}
-	if s.BlockLog < 12 || s.BlockLog > 20 {
-		return nil, false
-	}
-	switch major {
-	case 1:
-		s.BlockSize = uint32(bo.Uint16(b[32:]))
-		s.BytesUsed = uint64(bo.Uint32(b[8:]))
-	case 2:
-		s.BlockSize = bo.Uint32(b[51:])
-		s.BytesUsed = uint64(bo.Uint32(b[8:]))
-	default:
-		s.BlockSize = bo.Uint32(b[51:])
-		s.BytesUsed = bo.Uint64(b[63:])
-	}
-	if s.BlockSize != 1<<s.BlockLog || s.InodeCount == 0 || s.BytesUsed < 64 || s.BytesUsed >= 1<<40 {
-		return nil, false
-	}
-	return s, true
+	return false
 }
