@@ -3,6 +3,9 @@ package squashfs
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -194,7 +197,7 @@ func TestFeatures(t *testing.T) {
 		case "sparse.bin":
 			sizes := make([]uint32, in.NumBlocks)
 			c := in.blockList
-			if err := readBlockSizes(&c, img.sb.Order, sizes, make([]byte, 4*len(sizes))); err != nil {
+			if err := img.readBlockSizes(&c, sizes, make([]byte, 4*len(sizes))); err != nil {
 				t.Fatal(err)
 			}
 			zero := 0
@@ -316,41 +319,85 @@ func TestFatalStops(t *testing.T) {
 	}
 }
 
-func TestParseSuperblockOld(t *testing.T) {
-	for _, tc := range []struct {
-		file  string
-		major uint16
-	}{
-		{"formats/fact_squashFS__lzma_be.sqfs2", 2},
-		{"real/zyxel_p663h51_rootfs_squashfs_v2.bin", 2},
-	} {
-		p := filepath.Join("..", "..", "..", "shared", "firmware", tc.file)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal(err)
-			}
-			t.Skip(err)
-		}
-		sb, err := ParseSuperblock(b[:min(len(b), 4096)])
-		if sb == nil || !errors.Is(err, ErrUnsupported) || sb.Major != tc.major {
-			t.Errorf("%s: %+v, %v", tc.file, sb, err)
-		}
-	}
-}
-
-func TestParseSuperblockOldLE(t *testing.T) {
-	p := filepath.Join("..", "..", "..", "shared", "firmware", "formats", "fact_squashFS__lzma1_le.sqfs3")
-	b, err := os.ReadFile(p)
+// sharedSample reads a sample of ../shared/firmware (skipped when missing,
+// except in CI).
+func sharedSample(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "firmware", name))
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)
 		}
 		t.Skip(err)
 	}
-	sb, err := ParseSuperblock(b)
-	if sb == nil || !errors.Is(err, ErrUnsupported) || sb.Major != 3 || sb.BytesUsed == 0 || sb.BytesUsed > uint64(len(b)) {
-		t.Errorf("%+v, %v", sb, err)
+	return b
+}
+
+func TestParseSuperblockOld(t *testing.T) {
+	for _, tc := range []struct {
+		file         string
+		major, minor uint16
+		order        binary.ByteOrder
+		frags        uint32
+	}{
+		{"formats/fact_squashFS__lzma_be.sqfs2", 2, 76, binary.BigEndian, 1},
+		{"formats/fact_squashFS__lzma1_le.sqfs3", 3, 76, binary.LittleEndian, 1},
+		{"real/zyxel_p663h51_rootfs_squashfs_v2.bin", 2, 0, binary.BigEndian, 0},
+	} {
+		b := sharedSample(t, tc.file)
+		sb, err := ParseSuperblock(b[:MaxSuperblockSize])
+		if err != nil || sb.Major != tc.major || sb.Minor != tc.minor || sb.Order != tc.order ||
+			sb.FragCount != tc.frags || sb.BytesUsed == 0 || sb.BytesUsed > uint64(len(b)) || sb.BlockSize != 65536 {
+			t.Errorf("%s: %+v, %v", tc.file, sb, err)
+		}
+	}
+}
+
+// sha of the three files of FACT's SquashFS samples (the xz one checked
+// with unsquashfs).
+var factFiles = map[string]string{
+	"generic folder/test file 3_.txt": "289b5a050a83837f192d7129e4c4e02570b94b4924e50159fad5ed1067cfbfeb",
+	"testfile1":                       "d558c9339cb967341d701e3184f863d3928973fccdc1d96042583730b5c7b76a",
+	"testfile2":                       "faa11db49f32a90b51dfc3f0254f9fd7a7b46d0b570abd47e1943b86d554447a",
+}
+
+// TestFactSamples extracts FACT's SquashFS samples: 2.x big-endian and
+// 3.x little-endian with raw LZMA (no header, end marker; compressed
+// metadata and one fragment), AVM's big-endian 4.0 and 4.0 xz.
+func TestFactSamples(t *testing.T) {
+	for _, tc := range []struct{ file, comp string }{
+		{"fact_squashFS__lzma_be.sqfs2", "lzma-raw lc=3 lp=0 pb=2"},
+		{"fact_squashFS__lzma1_le.sqfs3", "lzma-raw lc=3 lp=0 pb=2"},
+		{"fact_squashFS__avm_be.sqfs4", "xz"},
+		{"fact_squashFS__xz.sqfs", "xz"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			b := sharedSample(t, filepath.Join("formats", tc.file))
+			img, err := Open(bytes.NewReader(b), int64(len(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := newMemSink()
+			if err := img.Extract(context.Background(), s, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(s.files) != len(factFiles) || len(s.dirs) != 1 || s.dirs["generic folder"] == 0 || len(s.anomalies) != 0 {
+				t.Errorf("files %d, dirs %v, anomalies %v", len(s.files), s.dirs, s.anomalies)
+			}
+			for name, want := range factFiles {
+				f := s.files[name]
+				if f == nil {
+					t.Errorf("%s missing", name)
+					continue
+				}
+				if h := sha256.Sum256(f.Bytes()); hex.EncodeToString(h[:]) != want {
+					t.Errorf("%s: content %q", name, f.String())
+				}
+			}
+			if got := img.Compression(); !strings.Contains(got, tc.comp) {
+				t.Errorf("compression %q, want %q", got, tc.comp)
+			}
+		})
 	}
 }
 
@@ -410,6 +457,13 @@ func FuzzImage(f *testing.F) {
 	for _, n := range []string{"sqfs-loop.img", "sqfs-lz4.img", "sqfs-zstd.img", "sqfs-xz.img", "sqfs-lzo.img"} {
 		if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "firmware", n)); err == nil {
 			f.Add(b)
+		}
+	}
+	for name, o := range oldImages { // SquashFS 1.x-3.x
+		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
+			f.Add(b)
+		} else {
+			f.Add(o.build())
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
