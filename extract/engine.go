@@ -431,6 +431,8 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 	switch {
 	case uerr == nil && w.LimitHit() == nil:
 		l.Status = StatusOK
+	case errors.Is(uerr, ErrUnsupported):
+		l.Status = StatusUnsupported
 	case errors.Is(uerr, ErrNotFormat) && w.Entries() == 0:
 		// a coincidental magic: drop the layer
 		e.layers = e.layers[:len(e.layers)-1]

@@ -142,7 +142,7 @@ func TestDecompressionBombIsBounded(t *testing.T) {
 	if l.Status != StatusPartial {
 		t.Errorf("bomb layer status %s, want partial", l.Status)
 	}
-	maxOut := int64(float64(1042069)*20) + 256<<10
+	maxOut := int64(RatioFloor) + 256<<10 // 20x of 1 MB is below the floor
 	if l.Bytes > maxOut {
 		t.Errorf("bomb wrote %d bytes, bound is about %d", l.Bytes, maxOut)
 	}

@@ -74,6 +74,9 @@ func IsLimit(err error) bool {
 // normally carry on with the next entry.
 var ErrRefused = errors.New("entry refused")
 
+// RatioFloor is what a layer may always write, whatever its ratio.
+const RatioFloor = 64 << 20
+
 // budget is shared by all writers of one extraction.
 type budget struct {
 	totalLeft int64 // bytes
@@ -127,8 +130,10 @@ func newWriter(dir string, b *budget, l Limits, inputSize int64) (*Writer, error
 		return nil, err
 	}
 	maxOut := int64(float64(inputSize) * l.MaxRatio)
-	if maxOut < 1<<20 {
-		maxOut = 1 << 20
+	if maxOut < RatioFloor {
+		// tiny inputs (an xz'd file-system image of zeros) may legitimately
+		// expand far beyond the ratio; the total bound still applies
+		maxOut = RatioFloor
 	}
 	if l.MaxRatio <= 0 {
 		maxOut = 1<<63 - 1

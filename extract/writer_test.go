@@ -136,7 +136,7 @@ func TestWriterRatioAndTotal(t *testing.T) {
 	l := DefaultLimits()
 	l.MaxRatio = 2
 	dir := t.TempDir()
-	w, err := NewWriter(filepath.Join(dir, "l"), l, 1<<20) // ratio bound: max(2 MiB, 1 MiB)
+	w, err := NewWriter(filepath.Join(dir, "l"), l, 40<<20) // ratio bound: max(80 MiB, RatioFloor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +144,11 @@ func TestWriterRatioAndTotal(t *testing.T) {
 	f, _ := w.Create("out", 0o644)
 	buf := make([]byte, 64<<10)
 	var werr error
-	for i := 0; i < 100 && werr == nil; i++ {
+	for i := 0; i < 2000 && werr == nil; i++ {
 		_, werr = f.Write(buf)
 	}
 	f.Close()
-	if !IsLimit(werr) || w.Written() > 2<<20 {
+	if !IsLimit(werr) || w.Written() > 80<<20 {
 		t.Errorf("ratio limit: err %v, written %d", werr, w.Written())
 	}
 }
