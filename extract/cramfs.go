@@ -1,0 +1,471 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/extract/compress"
+)
+
+// cramfsFormat is cramfs, the compressed read-only file system of older
+// embedded Linux devices: v1 and v2 ("Compressed ROMFS", magic 0x28cd3d45)
+// in either byte order, zlib-compressed blocks (4 KiB pages by default;
+// other block sizes are detected), holes, symlinks and device nodes.
+type cramfsFormat struct{}
+
+func init() { Register(cramfsFormat{}) }
+
+const (
+	cramfsMagic     = 0x28cd3d45
+	cramfsSig       = "Compressed ROMFS"
+	cramfsSuperLen  = 76
+	cramfsInodeLen  = 12
+	cramfsMaxDepth  = 256
+	cramfsMaxTarget = 4096
+
+	cramfsFlagV2        = 0x1
+	cramfsFlagHoles     = 0x100
+	cramfsFlagExtPtrs   = 0x800
+	cramfsBlkUncompress = 1 << 31
+	cramfsBlkDirect     = 1 << 30
+)
+
+func (cramfsFormat) Name() string { return "cramfs" }
+func (cramfsFormat) Kind() Kind   { return Filesystem }
+func (cramfsFormat) Magics() []Magic {
+	return []Magic{
+		{0, []byte{0x45, 0x3d, 0xcd, 0x28}},
+		{0, []byte{0x28, 0xcd, 0x3d, 0x45}},
+	}
+}
+
+type cramfsSuper struct {
+	bo     binary.ByteOrder
+	size   uint32
+	flags  uint32
+	crc    uint32
+	files  uint32
+	blocks uint32
+	root   cramfsInode
+}
+
+type cramfsInode struct {
+	mode    uint32
+	size    uint32
+	namelen int // bytes
+	offset  int64
+}
+
+func cramfsParseInode(b []byte, bo binary.ByteOrder) cramfsInode {
+	var in cramfsInode
+	if bo == binary.LittleEndian {
+		w0, w1, w2 := bo.Uint32(b), bo.Uint32(b[4:]), bo.Uint32(b[8:])
+		in.mode = w0 & 0xffff
+		in.size = w1 & 0xffffff
+		in.namelen = int(w2&0x3f) * 4
+		in.offset = int64(w2>>6) * 4
+	} else {
+		// big-endian bit fields are allocated from the most significant bit
+		w0, w1, w2 := bo.Uint32(b), bo.Uint32(b[4:]), bo.Uint32(b[8:])
+		in.mode = w0 >> 16
+		in.size = w1 >> 8
+		in.namelen = int(w2>>26) * 4
+		in.offset = int64(w2&0x3ffffff) * 4
+	}
+	return in
+}
+
+func cramfsParseSuper(h []byte) (*cramfsSuper, bool) {
+	if len(h) < cramfsSuperLen {
+		return nil, false
+	}
+	var bo binary.ByteOrder
+	switch {
+	case binary.LittleEndian.Uint32(h) == cramfsMagic:
+		bo = binary.LittleEndian
+	case binary.BigEndian.Uint32(h) == cramfsMagic:
+		bo = binary.BigEndian
+	default:
+		return nil, false
+	}
+	if string(h[16:32]) != cramfsSig {
+		return nil, false
+	}
+	s := &cramfsSuper{bo: bo, size: bo.Uint32(h[4:]), flags: bo.Uint32(h[8:]),
+		crc: bo.Uint32(h[32:]), blocks: bo.Uint32(h[40:]), files: bo.Uint32(h[44:])}
+	s.root = cramfsParseInode(h[64:], bo)
+	if s.root.mode&sIFMT != sIFDIR {
+		return nil, false
+	}
+	if s.flags&cramfsFlagV2 != 0 && s.size < cramfsSuperLen {
+		return nil, false
+	}
+	return s, true
+}
+
+func (cramfsFormat) Identify(h []byte) bool {
+	_, ok := cramfsParseSuper(h)
+	return ok
+}
+
+func (cramfsFormat) Bound(r io.ReaderAt, size int64) (int64, error) {
+	s, ok := cramfsParseSuper(readHeader(r, 0, size, cramfsSuperLen))
+	if !ok {
+		return 0, fmt.Errorf("%w: no cramfs superblock", ErrNotFormat)
+	}
+	if s.flags&cramfsFlagV2 == 0 || s.size == 0 {
+		return -1, nil // v1: the size field is not reliable
+	}
+	return min(int64(s.size), size), nil
+}
+
+type cramfsExtract struct {
+	s       *cramfsSuper
+	r       io.ReaderAt
+	size    int64 // bytes of the image available
+	w       *Writer
+	ctx     context.Context
+	ee      entryErrors
+	blksize int64
+	zlib    compress.Block
+	src     []byte
+	dst     []byte
+	n       int
+	maxEnd  int64 // end of the furthest byte read (the extent of a v1 image)
+}
+
+func (cramfsFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
+	s, ok := cramfsParseSuper(readHeader(r, 0, size, cramfsSuperLen))
+	if !ok {
+		return 0, fmt.Errorf("%w: no cramfs superblock", ErrNotFormat)
+	}
+	end := size
+	if s.flags&cramfsFlagV2 != 0 && s.size > 0 {
+		if int64(s.size) > size {
+			w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("cramfs: superblock size %d but only %d bytes present (truncated)", s.size, size))
+		} else {
+			end = int64(s.size)
+		}
+		if end == int64(s.size) {
+			cramfsCheckCRC(r, end, s, w)
+		}
+	}
+	if s.flags&^0xfff != 0 {
+		w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("cramfs: unknown superblock flags %#x", s.flags))
+	}
+	zl, _ := compress.Get("zlib")
+	x := &cramfsExtract{s: s, r: r, size: end, w: w, ctx: ctx, ee: entryErrors{w: w}, blksize: 4096, zlib: zl.Block}
+	if x.s.root.offset != 0 && (x.s.root.offset < cramfsSuperLen || x.s.root.offset >= end) {
+		return 0, fmt.Errorf("%w: root directory at %d outside the image", ErrNotFormat, x.s.root.offset)
+	}
+	x.detectBlockSize()
+	err := x.tree()
+	if s.flags&cramfsFlagV2 == 0 {
+		return roundUp(max(x.maxEnd, cramfsSuperLen), 4), err
+	}
+	return end, err
+}
+
+// cramfsCheckCRC checks the v2 CRC: CRC-32 of the image with the CRC
+// field zeroed.
+func cramfsCheckCRC(r io.ReaderAt, size int64, s *cramfsSuper, w *Writer) {
+	h := crc32.NewIEEE()
+	buf := make([]byte, 64<<10)
+	for off := int64(0); off < size; {
+		n := int(min(int64(len(buf)), size-off))
+		k, _ := r.ReadAt(buf[:n], off)
+		if k < n {
+			return
+		}
+		if off == 0 {
+			for i := 32; i < 36 && i < n; i++ {
+				buf[i] = 0
+			}
+		}
+		h.Write(buf[:n])
+		off += int64(n)
+	}
+	if h.Sum32() != s.crc {
+		w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("cramfs: image CRC %08x, superblock says %08x", h.Sum32(), s.crc))
+	}
+}
+
+func (x *cramfsExtract) read(off int64, n int) []byte {
+	if off < 0 || n < 0 || off+int64(n) > x.size {
+		return nil
+	}
+	b := make([]byte, n)
+	if k, _ := x.r.ReadAt(b, off); k < n {
+		return nil
+	}
+	x.maxEnd = max(x.maxEnd, off+int64(n))
+	return b
+}
+
+// detectBlockSize finds the block size from the first file larger than a
+// page: the one whose block pointers are consistent and whose first block
+// inflates to exactly one block.
+func (x *cramfsExtract) detectBlockSize() {
+	var probe *cramfsInode
+	var walk func(dir cramfsInode, depth int)
+	seen := 0
+	walk = func(dir cramfsInode, depth int) {
+		if probe != nil || depth > 8 {
+			return
+		}
+		x.entries(dir, func(in cramfsInode, _ string) bool {
+			seen++
+			if seen > 4096 {
+				return false
+			}
+			switch in.mode & sIFMT {
+			case sIFREG:
+				if in.size > 4096 {
+					c := in
+					probe = &c
+					return false
+				}
+			case sIFDIR:
+				walk(in, depth+1)
+			}
+			return probe == nil
+		})
+	}
+	walk(x.s.root, 0)
+	if probe == nil {
+		return
+	}
+	for _, bs := range []int64{4096, 8192, 16384, 32768, 65536, 131072} {
+		nblk := (int64(probe.size) + bs - 1) / bs
+		ptrs := x.read(probe.offset, int(nblk*4))
+		if ptrs == nil {
+			continue
+		}
+		start := probe.offset + nblk*4
+		p0 := int64(x.s.bo.Uint32(ptrs) &^ (cramfsBlkUncompress | cramfsBlkDirect))
+		if p0 <= start || p0 > x.size || p0-start > 2*bs {
+			continue
+		}
+		out, err := x.zlib(nil, x.read(start, int(p0-start)), int(bs))
+		if err == nil && int64(len(out)) == min(bs, int64(probe.size)) {
+			x.blksize = bs
+			if bs != 4096 {
+				x.w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("cramfs: block size %d (not 4096)", bs))
+			}
+			return
+		}
+	}
+}
+
+// entries calls fn for each entry of the directory dir, until it returns
+// false.
+func (x *cramfsExtract) entries(dir cramfsInode, fn func(in cramfsInode, name string) bool) {
+	if dir.size == 0 {
+		return
+	}
+	data := x.read(dir.offset, int(dir.size))
+	if data == nil {
+		x.w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("cramfs: directory at %d (%d bytes) runs past the image", dir.offset, dir.size))
+		return
+	}
+	for p := 0; p+cramfsInodeLen <= len(data); {
+		in := cramfsParseInode(data[p:], x.s.bo)
+		p += cramfsInodeLen
+		if in.namelen == 0 || p+in.namelen > len(data) {
+			x.w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("cramfs: bad directory entry at %d", dir.offset+int64(p)))
+			return
+		}
+		name := string(bytes.TrimRight(data[p:p+in.namelen], "\x00"))
+		p += in.namelen
+		if !fn(in, name) {
+			return
+		}
+	}
+}
+
+func (x *cramfsExtract) tree() error {
+	type item struct {
+		dir   cramfsInode
+		path  string
+		depth int
+	}
+	visited := map[int64]bool{x.s.root.offset: true}
+	stack := []item{{x.s.root, "", 0}}
+	var stopErr error
+	for len(stack) > 0 && stopErr == nil {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		var sub []item
+		x.entries(it.dir, func(in cramfsInode, name string) bool {
+			x.n++
+			if x.n%256 == 0 {
+				if err := x.ctx.Err(); err != nil {
+					stopErr = err
+					return false
+				}
+			}
+			p := name
+			if it.path != "" {
+				p = it.path + "/" + name
+			}
+			if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+				x.w.Anomaly(AnomalyBadName, p, "cramfs: invalid entry name")
+				return true
+			}
+			if in.mode&sIFMT == sIFDIR {
+				if in.size != 0 && visited[in.offset] {
+					x.w.Anomaly(AnomalyLoop, p, "cramfs: directory appears twice; not descended again")
+					return true
+				}
+				if it.depth+1 > cramfsMaxDepth {
+					x.w.Anomaly(AnomalyDepth, p, "cramfs: directory tree too deep")
+					return true
+				}
+				if stop, err := x.ee.check(p, x.w.Mkdir(p, unixToFileMode(in.mode))); stop {
+					stopErr = err
+					return false
+				} else if err == nil && in.size != 0 {
+					visited[in.offset] = true
+					sub = append(sub, item{in, p, it.depth + 1})
+				}
+				return true
+			}
+			if stop, err := x.entry(p, in); stop {
+				stopErr = err
+				return false
+			}
+			return true
+		})
+		for i := len(sub) - 1; i >= 0; i-- {
+			stack = append(stack, sub[i])
+		}
+	}
+	return stopErr
+}
+
+func (x *cramfsExtract) entry(p string, in cramfsInode) (bool, error) {
+	perm := in.mode & 0o7777
+	switch in.mode & sIFMT {
+	case sIFREG:
+		f, err := x.w.Create(p, unixToFileMode(in.mode))
+		if err != nil {
+			return x.ee.check(p, err)
+		}
+		err = x.content(p, in, f)
+		cerr := f.Close()
+		if err == nil {
+			err = cerr
+		}
+		if err != nil {
+			if IsLimit(err) {
+				return true, err
+			}
+			return x.ee.check(p, err)
+		}
+		return false, nil
+	case sIFLNK:
+		if in.size > cramfsMaxTarget {
+			x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("cramfs: symlink target of %d bytes not extracted", in.size))
+			return false, nil
+		}
+		var b bytes.Buffer
+		if err := x.content(p, in, &b); err != nil {
+			return x.ee.check(p, err)
+		}
+		target := strings.TrimRight(b.String(), "\x00")
+		if target == "" {
+			x.w.Anomaly(AnomalyMalformed, p, "cramfs: symlink without target")
+			return false, nil
+		}
+		return x.ee.check(p, x.w.Symlink(p, target))
+	case sIFCHR, sIFBLK:
+		// the size field holds the device number (old_decode_dev)
+		kind := "char"
+		if in.mode&sIFMT == sIFBLK {
+			kind = "block"
+		}
+		return x.ee.check(p, x.w.Special(p, kind, perm, (in.size>>8)&0xff, in.size&0xff))
+	case sIFIFO:
+		return x.ee.check(p, x.w.Special(p, "fifo", perm, 0, 0))
+	case sIFSOCK:
+		return x.ee.check(p, x.w.Special(p, "socket", perm, 0, 0))
+	}
+	x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("cramfs: unknown file type in mode %o; not extracted", in.mode))
+	return false, nil
+}
+
+// content writes the blocks of a file: a table of block end pointers,
+// then the zlib blocks.
+func (x *cramfsExtract) content(p string, in cramfsInode, out io.Writer) error {
+	if in.size == 0 {
+		return nil
+	}
+	bs := x.blksize
+	nblk := (int64(in.size) + bs - 1) / bs
+	ptrs := x.read(in.offset, int(nblk*4))
+	if ptrs == nil {
+		return fmt.Errorf("cramfs: block table at %d runs past the image", in.offset)
+	}
+	ext := x.s.flags&cramfsFlagExtPtrs != 0
+	start := in.offset + nblk*4
+	left := int64(in.size)
+	var zeros []byte
+	for i := int64(0); i < nblk; i++ {
+		if i%64 == 0 {
+			if err := x.ctx.Err(); err != nil {
+				return err
+			}
+		}
+		want := min(bs, left)
+		ptr := x.s.bo.Uint32(ptrs[4*i:])
+		uncompressed := false
+		if ext {
+			if ptr&cramfsBlkDirect != 0 {
+				return fmt.Errorf("cramfs: direct block pointers are not supported")
+			}
+			uncompressed = ptr&cramfsBlkUncompress != 0
+			ptr &^= cramfsBlkUncompress | cramfsBlkDirect
+		}
+		end := int64(ptr)
+		var blk []byte
+		switch {
+		case end == start:
+			// a hole (explicit holes, or an all-zero block)
+			if zeros == nil {
+				zeros = make([]byte, bs)
+			}
+			blk = zeros[:want]
+		case end < start || end > x.size || end-start > 2*bs+64:
+			return fmt.Errorf("cramfs: block %d pointer %d out of range (block starts at %d)", i, end, start)
+		default:
+			src := x.read(start, int(end-start))
+			if uncompressed {
+				blk = src
+			} else {
+				var err error
+				x.dst, err = x.zlib(x.dst, src, int(bs))
+				if err != nil {
+					return fmt.Errorf("cramfs: block %d at %d: %w", i, start, err)
+				}
+				blk = x.dst
+			}
+			if int64(len(blk)) != want {
+				x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("cramfs: block %d gives %d bytes, want %d", i, len(blk), want))
+				if int64(len(blk)) > want {
+					blk = blk[:want]
+				}
+			}
+		}
+		if _, err := out.Write(blk); err != nil {
+			return err
+		}
+		start = end
+		left -= want
+	}
+	return nil
+}
