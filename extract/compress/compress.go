@@ -230,7 +230,7 @@ func init() {
 		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
 			return readAllLimited(dst, bzip2.NewReader(bytes.NewReader(src)), maxOut)
 		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) { return nopCloser(bzip2.NewReader(r)), nil }})
+		Stream: func(r io.Reader) (io.ReadCloser, error) { return nopCloser(bzip2End{bzip2.NewReader(r)}), nil }})
 }
 
 var (
@@ -257,4 +257,19 @@ func lzoDecompress(src, dst []byte) (n int, err error) {
 		}
 	}()
 	return lzo.Decompress(src, dst)
+}
+
+// bzip2End ends a bzip2 stream cleanly when trailing data that is not
+// another bzip2 stream follows it (compress/bzip2 reads concatenated
+// streams and calls anything else after the end marker an error, though
+// every byte of output was already delivered and checked).
+type bzip2End struct{ r io.Reader }
+
+func (b bzip2End) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	var se bzip2.StructuralError
+	if errors.As(err, &se) && string(se) == "bad magic value in continuation file" {
+		return n, io.EOF
+	}
+	return n, err
 }

@@ -188,3 +188,15 @@ func BenchmarkXZ(b *testing.B) {
 	b.Run("fast", func(b *testing.B) { benchDecode(b, "xz", xzb.Bytes(), len(data)) })
 	b.Run("reference", func(b *testing.B) { benchDecode(b, "xz-ref", xzb.Bytes(), len(data)) })
 }
+
+// Trailing garbage after a complete bzip2 stream ends it cleanly (the
+// stream's CRC was checked), like bzip2 -d does.
+func TestBzip2TrailingGarbage(t *testing.T) {
+	data := append(fixture(t, "data.bz2"), []byte("garbage after the stream")...)
+	c, _ := Get("bzip2")
+	r, _ := c.Stream(bytes.NewReader(data))
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, fixture(t, "data.txt")) {
+		t.Errorf("bzip2 with trailing garbage: %d bytes, %v", len(got), err)
+	}
+}
