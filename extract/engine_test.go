@@ -384,3 +384,36 @@ func BenchmarkExtractFlash(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFormats runs the whole engine on one fixture per format that has
+// no dedicated benchmark: go test -bench Formats ./extract/
+func BenchmarkFormats(b *testing.B) {
+	for _, c := range []struct{ format, file string }{
+		{"gzip", "rootfs.tar.gz"}, {"xz", "rootfs.tar.xz"}, {"bzip2", "rootfs.tar.bz2"},
+		{"zstd", "rootfs.tar.zst"}, {"lz4", "data.lz4"}, {"lzma", "data.lzma"},
+		{"zip", "rootfs.zip"}, {"uimage", "uimage-lzma.bin"}, {"fit", "fit.itb"},
+		{"trx", "trx.bin"}, {"tplink", "tplink.bin"}, {"zimage", "zImage-arm.bin"},
+		{"bzimage", "bzImage-x86.bin"},
+	} {
+		b.Run(c.format, func(b *testing.B) {
+			img := fixture(b, c.file)
+			st, _ := os.Stat(img)
+			b.SetBytes(st.Size())
+			for i := 0; i < b.N; i++ {
+				res, err := Extract(context.Background(), img, filepath.Join(b.TempDir(), "w"), Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				found := false
+				for _, l := range res.Layers {
+					if l.Format == c.format && l.Status == StatusOK {
+						found = true
+					}
+				}
+				if !found {
+					b.Fatalf("%s: no ok %s layer", c.file, c.format)
+				}
+			}
+		})
+	}
+}
