@@ -86,6 +86,17 @@ func NewTarget(layers []*extract.Layer) *Target {
 	return t
 }
 
+// AddImage adds the image file itself as a file of its root layer. The
+// scan does this when nothing could be unpacked (a bare binary, an unknown
+// container), so analyzers that read binaries still see its content.
+func (t *Target) AddImage(root *extract.Layer, hostPath string) {
+	st, err := os.Stat(hostPath)
+	if err != nil || !st.Mode().IsRegular() {
+		return
+	}
+	t.files = append(t.files, File{Layer: root, Path: "/" + filepath.Base(hostPath), HostPath: hostPath, Size: st.Size(), Mode: st.Mode()})
+}
+
 // Files returns every regular file, in layer order then path order.
 func (t *Target) Files() []File { return t.files }
 

@@ -49,6 +49,10 @@ type Component struct {
 	Layers  []string `json:"layers"`
 	// FoundBy names the cataloger that found it.
 	FoundBy string `json:"found_by"`
+	// Evidence lists, per location, the string that identified it
+	// ("/usr/sbin/dropbearmulti: dropbear_2012.55"); empty for package
+	// database entries.
+	Evidence []string `json:"evidence,omitempty"`
 }
 
 // AnalyzerSummary says which analyzers ran and which failed.

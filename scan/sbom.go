@@ -9,7 +9,8 @@ import (
 	"strings"
 
 	"github.com/anchore/syft/syft"
-	"github.com/anchore/syft/syft/artifact"
+	"github.com/anchore/syft/syft/cpe"
+	"github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/format/cyclonedxjson"
 	"github.com/anchore/syft/syft/format/spdxjson"
 	"github.com/anchore/syft/syft/pkg"
@@ -17,6 +18,7 @@ import (
 	"github.com/anchore/syft/syft/source"
 	"github.com/anchore/syft/syft/source/directorysource"
 
+	"github.com/fwaudit/fwaudit/analyzers/components"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
 
@@ -30,7 +32,7 @@ import (
 // source whose Base is the layer root, so absolute symlinks stay inside it),
 // merges the packages into one SBOM describing the image, and encodes it as
 // CycloneDX and SPDX JSON.
-func BuildSBOM(ctx context.Context, image string, res *extract.Result) ([]report.Component, map[string][]byte, error) {
+func BuildSBOM(ctx context.Context, image string, res *extract.Result, fw []components.Component) ([]report.Component, map[string][]byte, error) {
 	merged := sbom.SBOM{
 		Artifacts: sbom.Artifacts{Packages: pkg.NewCollection()},
 		Source: source.Description{
@@ -43,10 +45,18 @@ func BuildSBOM(ctx context.Context, image string, res *extract.Result) ([]report
 		},
 		Descriptor: sbom.Descriptor{Name: "fwaudit", Version: Version},
 	}
-	type seen struct {
-		comp *report.Component
-	}
 	byKey := map[string]*report.Component{}
+	// firmware components first: they carry CPEs with the right vendor and
+	// the evidence; syft rows for the same name and version are merged in.
+	fwNames := map[string]bool{}
+	for _, c := range firmwareComponents(fw) {
+		c := c
+		byKey[c.Name+"\x00"+c.Version] = &c
+		fwNames[c.Name+"\x00"+c.Version] = true
+	}
+	for _, c := range fw {
+		merged.Artifacts.Packages.Add(firmwarePackage(c))
+	}
 	var errs []string
 	for _, l := range res.Layers {
 		if l.Root == "" || !l.IsFilesystem() || l.Files == 0 {
@@ -65,8 +75,18 @@ func BuildSBOM(ctx context.Context, image string, res *extract.Result) ([]report
 			continue
 		}
 		for p := range s.Artifacts.Packages.Enumerate() {
+			key := p.Name + "\x00" + p.Version
+			if fwNames[key] {
+				// the same component as a firmware classifier found: keep
+				// one row (syft's binary classifier overlaps ours)
+				c := byKey[key]
+				for _, loc := range p.Locations.ToSlice() {
+					c.Paths = appendUnique(c.Paths, loc.RealPath)
+				}
+				c.Layers = appendUnique(c.Layers, l.Path)
+				continue
+			}
 			merged.Artifacts.Packages.Add(p)
-			key := p.Name + "\x00" + p.Version + "\x00" + string(p.Type)
 			c, ok := byKey[key]
 			if !ok {
 				c = &report.Component{Name: p.Name, Version: p.Version, Type: string(p.Type), PURL: p.PURL, FoundBy: p.FoundBy, CPEs: []string{}, Paths: []string{}, Layers: []string{}}
@@ -81,7 +101,6 @@ func BuildSBOM(ctx context.Context, image string, res *extract.Result) ([]report
 			c.Layers = appendUnique(c.Layers, l.Path)
 		}
 		merged.Relationships = append(merged.Relationships, s.Relationships...)
-		_ = artifact.ID("")
 	}
 	var comps []report.Component
 	for _, c := range byKey {
@@ -130,4 +149,49 @@ func appendUnique(s []string, v string) []string {
 		}
 	}
 	return append(s, v)
+}
+
+// FoundByFirmware names fwaudit's firmware classifiers in SBOMs and reports.
+const FoundByFirmware = "fwaudit-firmware"
+
+// firmwareComponents turns classifier results into report rows.
+func firmwareComponents(fw []components.Component) []report.Component {
+	var out []report.Component
+	for _, c := range fw {
+		rc := report.Component{Name: c.Name, Version: c.Version, Type: c.Type, PURL: c.PURL, FoundBy: FoundByFirmware,
+			CPEs: append([]string{}, c.CPEs...), Paths: []string{}, Layers: []string{}}
+		for _, l := range c.Locations {
+			rc.Paths = appendUnique(rc.Paths, l.Path)
+			rc.Layers = appendUnique(rc.Layers, l.Layer)
+			rc.Evidence = appendUnique(rc.Evidence, l.Path+": "+l.Evidence)
+		}
+		sort.Strings(rc.Paths)
+		sort.Strings(rc.Layers)
+		out = append(out, rc)
+	}
+	return out
+}
+
+// firmwarePackage turns a classifier result into a syft package, so the
+// SBOM encoders write it like any other.
+func firmwarePackage(c components.Component) pkg.Package {
+	p := pkg.Package{
+		Name:    c.Name,
+		Version: c.Version,
+		Type:    pkg.BinaryPkg,
+		PURL:    c.PURL,
+		FoundBy: FoundByFirmware,
+	}
+	var locs []file.Location
+	for _, l := range c.Locations {
+		locs = append(locs, file.NewLocation(l.Path))
+	}
+	p.Locations = file.NewLocationSet(locs...)
+	for _, s := range c.CPEs {
+		if v, err := cpe.New(s, cpe.DeclaredSource); err == nil {
+			p.CPEs = append(p.CPEs, v)
+		}
+	}
+	p.SetID()
+	return p
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/analyzers/components"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
 )
@@ -87,6 +88,11 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	stage("analyze")
 	t0 := time.Now()
 	target := analyzers.NewTarget(res.Layers)
+	if len(target.Files()) == 0 && len(res.Layers) > 0 {
+		// nothing unpacked: a bare binary or an unknown container; let the
+		// analyzers read the image itself
+		target.AddImage(res.Layers[0], image)
+	}
 	list := opt.Analyzers
 	if list == nil {
 		list = Default()
@@ -96,18 +102,24 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	analyzers.SortFindings(findings)
 	analyzeDur := time.Since(t0)
 
-	var comps []report.Component
+	stage("components")
+	t1 := time.Now()
+	fw, err := components.Catalog(ctx, target, nil)
+	if err != nil {
+		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "components", Error: err.Error()})
+	} else {
+		out.Ran = append(out.Ran, "components")
+	}
+	comps := firmwareComponents(fw)
 	sboms := map[string][]byte{}
-	var sbomDur time.Duration
 	if !opt.SkipSBOM {
 		stage("sbom")
-		t1 := time.Now()
-		comps, sboms, err = BuildSBOM(ctx, image, res)
+		comps, sboms, err = BuildSBOM(ctx, image, res, fw)
 		if err != nil {
 			out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "sbom", Error: err.Error()})
 		}
-		sbomDur = time.Since(t1)
 	}
+	sbomDur := time.Since(t1)
 
 	rep := &report.Report{
 		Schema:     report.SchemaVersion,
@@ -130,6 +142,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	if rep.Analyzers.Ran == nil {
 		rep.Analyzers.Ran = []string{}
 	}
+	sort.Strings(rep.Analyzers.Ran)
 	rep.Stats = report.Stats{
 		ExtractMS:    extractDur.Milliseconds(),
 		AnalyzeMS:    analyzeDur.Milliseconds(),
