@@ -6,6 +6,7 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/accounts"
+	"github.com/fwaudit/fwaudit/analyzers/keys"
 	"github.com/fwaudit/fwaudit/rules/passwords"
 )
 
@@ -47,6 +48,7 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 	}
 	return []analyzers.Analyzer{
 		accounts.New(accounts.Options{Passwords: dedupe(pw)}),
+		keys.New(),
 	}, nil
 }
 
