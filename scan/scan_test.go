@@ -212,3 +212,56 @@ func TestEverySharedSampleGetsAReport(t *testing.T) {
 		})
 	}
 }
+
+// The ZyXEL P-663H-51 root file system (SquashFS 2.0 BE, Broadcom LZMA):
+// the shipped dropbear host key is found, the PEM markers in libbcmssl.so
+// and certimport.html are not, and the components come with versions.
+func TestScanZyXEL(t *testing.T) {
+	img := filepath.Join(sharedFirmware(t), "real", "zyxel_p663h51_rootfs_squashfs_v2.bin")
+	res, err := Run(context.Background(), img, Options{Jobs: 2, SkipSBOM: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if f := findRule(r.Findings, "dropbear-host-key", "/etc/rsa_host_key"); f == nil || f.Severity != analyzers.High {
+		t.Errorf("dropbear host key not reported: %+v", f)
+	}
+	for _, f := range r.Findings {
+		if f.Category == "private-key" && (strings.Contains(f.Path, "libbcmssl") || strings.Contains(f.Path, "certimport")) {
+			t.Errorf("trap reported as a key: %s %s", f.Rule, f.Path)
+		}
+	}
+	want := map[string]string{"busybox": "1.00", "dropbear": "0.46", "openssl": "0.9.7f", "linux_kernel": "2.6.8.1"}
+	for _, c := range r.Components {
+		if v, ok := want[c.Name]; ok && v == c.Version {
+			if len(c.CPEs) == 0 || len(c.Evidence) == 0 {
+				t.Errorf("%s %s lacks CPEs or evidence", c.Name, c.Version)
+			}
+			delete(want, c.Name)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("components not found: %v", want)
+	}
+}
+
+// A bare binary unpacks to nothing, but its content is still catalogued.
+func TestScanBareBinary(t *testing.T) {
+	img := filepath.Join(sharedFirmware(t), "real", "busybox-1.31.0-arm")
+	res, err := Run(context.Background(), img, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range res.Report.Components {
+		if c.Name == "busybox" && c.Version == "1.31.0" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("BusyBox 1.31.0 not in the components: %+v", res.Report.Components)
+	}
+	if !strings.Contains(string(res.SBOM["sbom.cdx.json"]), `"cpe:2.3:a:busybox:busybox:1.31.0`) {
+		t.Errorf("CycloneDX SBOM lacks BusyBox 1.31.0's CPE")
+	}
+}
