@@ -3,9 +3,11 @@ package scan
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/accounts"
+	"github.com/fwaudit/fwaudit/analyzers/eol"
 	"github.com/fwaudit/fwaudit/analyzers/keys"
 	"github.com/fwaudit/fwaudit/rules/passwords"
 )
@@ -17,6 +19,13 @@ type Rules struct {
 	PasswordFiles []string
 	// ReplacePasswords uses only PasswordFiles, not the embedded list.
 	ReplacePasswords bool
+	// ScanDate is the date end-of-life and staleness are judged on; zero
+	// means today.
+	ScanDate time.Time
+	// StaleYears: a component released more than this many years before
+	// the scan date is stale; 0 means the rules' default (5), negative
+	// turns staleness findings off.
+	StaleYears int
 }
 
 // Default returns the analyzers a scan runs with the embedded rules.
@@ -46,9 +55,14 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 	if r.ReplacePasswords && len(pw) == 0 {
 		return nil, fmt.Errorf("--passwords-only needs at least one non-empty --passwords file")
 	}
+	date := r.ScanDate
+	if date.IsZero() {
+		date = time.Now().UTC()
+	}
 	return []analyzers.Analyzer{
 		accounts.New(accounts.Options{Passwords: dedupe(pw)}),
 		keys.New(),
+		eol.New(date, eol.Policy{StaleYears: r.StaleYears}),
 	}, nil
 }
 

@@ -27,6 +27,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad format", []string{"scan", "--format", "xml", fixture("data.gz")}, exitUsage},
 		{"no image", []string{"scan"}, exitUsage},
 		{"bad limit", []string{"scan", "--max-total", "lots", fixture("data.gz")}, exitUsage},
+		{"bad scan date", []string{"scan", "--scan-date", "21/11/2026", fixture("data.gz")}, exitUsage},
 		{"extract without -o", []string{"extract", fixture("data.gz")}, exitUsage},
 		// a layer that fails to unpack is not exit 2
 		{"truncated layer", []string{"scan", "-q", "--no-sbom", "--fail-on", "critical", fixture("sqfs-truncated.img")}, exitOK},

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,8 @@ type scanFlags struct {
 	limits  limitFlags
 	pwFiles []string
 	pwOnly  bool
+	date    string
+	stale   int
 }
 
 func newScanCmd() *cobra.Command {
@@ -75,6 +78,8 @@ read at all.`,
 	f.BoolVar(&sf.noSBOM, "no-sbom", false, "skip the SBOM (syft) stage")
 	f.StringArrayVar(&sf.pwFiles, "passwords", nil, "extra default-password list (one per line, # comments), tried before the embedded one; repeatable")
 	f.BoolVar(&sf.pwOnly, "passwords-only", false, "use only the --passwords lists, not the embedded dictionary")
+	f.StringVar(&sf.date, "scan-date", "", "judge end-of-life and staleness as of this date (YYYY-MM-DD; default today), for reproducible reports")
+	f.IntVar(&sf.stale, "stale-years", 0, "a component released more than this many years before the scan date is stale (0 = the rules' default, 5; negative = off)")
 	sf.limits.add(cmd)
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -102,7 +107,15 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	list, err := scan.Analyzers(scan.Rules{PasswordFiles: sf.pwFiles, ReplacePasswords: sf.pwOnly})
+	var date time.Time
+	if sf.date != "" {
+		d, err := time.Parse("2006-01-02", sf.date)
+		if err != nil {
+			return usageErr("--scan-date: want YYYY-MM-DD: %v", err)
+		}
+		date = d
+	}
+	list, err := scan.Analyzers(scan.Rules{PasswordFiles: sf.pwFiles, ReplacePasswords: sf.pwOnly, ScanDate: date, StaleYears: sf.stale})
 	if err != nil {
 		return usageErr("%v", err)
 	}
