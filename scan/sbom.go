@@ -25,7 +25,7 @@ import (
 	// syft's RPM database cataloger needs an SQL driver named "sqlite";
 	// syft's own command registers this one the same way. (grype pulls in
 	// the same package, so adding grype later does not register it twice.)
-	_ "modernc.org/sqlite"
+	_ "github.com/glebarez/go-sqlite"
 )
 
 // BuildSBOM runs syft over every unpacked file-system layer (a directory
