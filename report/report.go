@@ -21,7 +21,10 @@ type Report struct {
 	Findings   []analyzers.Finding `json:"findings"`
 	Components []Component         `json:"components"`
 	Analyzers  AnalyzerSummary     `json:"analyzers"`
-	Stats      Stats               `json:"stats"`
+	// VulnDB describes the vulnerability database matching used (absent
+	// when matching was off or failed).
+	VulnDB *VulnDB `json:"vuln_db,omitempty"`
+	Stats  Stats   `json:"stats"`
 }
 
 // Tool identifies the fwaudit build that wrote the report.
@@ -53,6 +56,27 @@ type Component struct {
 	// ("/usr/sbin/dropbearmulti: dropbear_2012.55"); empty for package
 	// database entries.
 	Evidence []string `json:"evidence,omitempty"`
+	// Vulnerabilities are the known vulnerabilities grype matched, worst
+	// first.
+	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
+}
+
+// Vulnerability is one known vulnerability of a component.
+type Vulnerability struct {
+	ID       string  `json:"id"`
+	Severity string  `json:"severity"`
+	CVSS     float64 `json:"cvss,omitempty"`
+	Fixed    string  `json:"fixed,omitempty"`
+	URL      string  `json:"url,omitempty"`
+}
+
+// VulnDB describes the vulnerability database a scan matched against.
+type VulnDB struct {
+	Source  string `json:"source"`
+	Path    string `json:"path"`
+	Built   string `json:"built"`
+	Schema  string `json:"schema"`
+	Records int    `json:"records"`
 }
 
 // AnalyzerSummary says which analyzers ran and which failed.

@@ -31,8 +31,9 @@ import (
 // BuildSBOM runs syft over every unpacked file-system layer (a directory
 // source whose Base is the layer root, so absolute symlinks stay inside it),
 // merges the packages into one SBOM describing the image, and encodes it as
-// CycloneDX and SPDX JSON.
-func BuildSBOM(ctx context.Context, image string, res *extract.Result, fw []components.Component) ([]report.Component, map[string][]byte, error) {
+// CycloneDX and SPDX JSON. With withSyft false only the firmware
+// components are in it. The merged SBOM is returned for matching.
+func BuildSBOM(ctx context.Context, image string, res *extract.Result, fw []components.Component, withSyft bool) ([]report.Component, map[string][]byte, *sbom.SBOM, error) {
 	merged := sbom.SBOM{
 		Artifacts: sbom.Artifacts{Packages: pkg.NewCollection()},
 		Source: source.Description{
@@ -59,6 +60,9 @@ func BuildSBOM(ctx context.Context, image string, res *extract.Result, fw []comp
 	}
 	var errs []string
 	for _, l := range res.Layers {
+		if !withSyft {
+			break
+		}
 		if l.Root == "" || !l.IsFilesystem() || l.Files == 0 {
 			continue
 		}
@@ -121,25 +125,25 @@ func BuildSBOM(ctx context.Context, image string, res *extract.Result, fw []comp
 	docs := map[string][]byte{}
 	cdx, err := cyclonedxjson.NewFormatEncoderWithConfig(cyclonedxjson.EncoderConfig{Version: "1.6", Pretty: true})
 	if err != nil {
-		return comps, docs, err
+		return comps, docs, &merged, err
 	}
 	spdx, err := spdxjson.NewFormatEncoderWithConfig(spdxjson.EncoderConfig{Version: "2.3", Pretty: true})
 	if err != nil {
-		return comps, docs, err
+		return comps, docs, &merged, err
 	}
 	var b1, b2 bytes.Buffer
 	if err := cdx.Encode(&b1, merged); err != nil {
-		return comps, docs, err
+		return comps, docs, &merged, err
 	}
 	if err := spdx.Encode(&b2, merged); err != nil {
-		return comps, docs, err
+		return comps, docs, &merged, err
 	}
 	docs["sbom.cdx.json"] = b1.Bytes()
 	docs["sbom.spdx.json"] = b2.Bytes()
 	if len(errs) > 0 {
-		return comps, docs, fmt.Errorf("syft: %s", strings.Join(errs, "; "))
+		return comps, docs, &merged, fmt.Errorf("syft: %s", strings.Join(errs, "; "))
 	}
-	return comps, docs, nil
+	return comps, docs, &merged, nil
 }
 
 func appendUnique(s []string, v string) []string {

@@ -15,6 +15,7 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers/components"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/vulns"
 )
 
 // Version is set at build time (-ldflags "-X .../scan.Version=...").
@@ -30,8 +31,13 @@ type Options struct {
 	KeepWorkDir bool
 	// Analyzers to run; nil means Default().
 	Analyzers []analyzers.Analyzer
-	// SkipSBOM turns off syft cataloging.
+	// SkipSBOM turns off syft cataloging (firmware components are still
+	// found and matched).
 	SkipSBOM bool
+	// SkipVulns turns off vulnerability matching.
+	SkipVulns bool
+	// Vulns selects the vulnerability database.
+	Vulns vulns.Options
 	// Progress receives extraction events.
 	Progress func(extract.Event)
 	// Stage is called as each stage starts ("extract", "analyze", "sbom").
@@ -110,13 +116,22 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	} else {
 		out.Ran = append(out.Ran, "components")
 	}
-	comps := firmwareComponents(fw)
-	sboms := map[string][]byte{}
-	if !opt.SkipSBOM {
-		stage("sbom")
-		comps, sboms, err = BuildSBOM(ctx, image, res, fw)
+	stage("sbom")
+	comps, sboms, merged, err := BuildSBOM(ctx, image, res, fw, !opt.SkipSBOM)
+	if err != nil {
+		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "sbom", Error: err.Error()})
+	}
+	var dbInfo *report.VulnDB
+	if !opt.SkipVulns && merged != nil {
+		stage("vulnerabilities")
+		ms, info, err := vulns.MatchSBOM(ctx, merged, opt.Vulns)
 		if err != nil {
-			out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "sbom", Error: err.Error()})
+			out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulnerabilities", Error: err.Error()})
+		} else {
+			out.Ran = append(out.Ran, "vulnerabilities")
+			dbInfo = &report.VulnDB{Source: info.Source, Path: info.Path, Built: info.Built.UTC().Format(time.RFC3339), Schema: info.Schema, Records: info.Records}
+			findings = append(findings, applyMatches(comps, ms)...)
+			analyzers.SortFindings(findings)
 		}
 	}
 	sbomDur := time.Since(t1)
@@ -129,6 +144,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 		Findings:   findings,
 		Components: comps,
 		Analyzers:  report.AnalyzerSummary{Ran: out.Ran, Failures: out.Failures},
+		VulnDB:     dbInfo,
 	}
 	if rep.Findings == nil {
 		rep.Findings = []analyzers.Finding{}

@@ -25,6 +25,21 @@ func sharedFirmware(t testing.TB) string {
 	return dir
 }
 
+// TestMain keeps the tests hermetic: the vulnerability database is the
+// embedded feed compiled into a temporary cache, never a grype database
+// some user left in the real cache.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fwaudit-scan-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	os.Setenv("GRYPE_DB_CACHE_DIR", filepath.Join(dir, "grype"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 func fixture(name string) string { return filepath.Join("..", "testdata", "firmware", name) }
 
 func findRule(fs []analyzers.Finding, rule, path string) *analyzers.Finding {
@@ -167,6 +182,37 @@ func TestScanTPLinkWR841N(t *testing.T) {
 	f := findRule(r.Findings, "default-password", "/etc/shadow")
 	if f == nil || f.Severity != analyzers.Critical || !strings.Contains(f.Evidence, `"sohoadmin"`) {
 		t.Fatalf("root's vendor default not reported: %+v", f)
+	}
+	// known vulnerabilities of the components, from the embedded feed
+	if r.VulnDB == nil || r.VulnDB.Source != "embedded feed" || r.VulnDB.Records < 100 {
+		t.Errorf("vulnerability database: %+v", r.VulnDB)
+	}
+	wantCVE := map[string]string{"dropbear": "CVE-2016-7406", "busybox": "CVE-2016-2148"}
+	for _, c := range r.Components {
+		if want, ok := wantCVE[c.Name]; ok {
+			for _, v := range c.Vulnerabilities {
+				if v.ID == want {
+					delete(wantCVE, c.Name)
+				}
+			}
+		}
+	}
+	if len(wantCVE) > 0 {
+		t.Errorf("CVEs not matched: %v", wantCVE)
+	}
+	if f := findRule(r.Findings, "vulnerable-component", "/usr/sbin/dropbearmulti"); f == nil || f.Severity != analyzers.Critical || len(f.Guidelines) != 1 || f.Guidelines[0] != 3 {
+		t.Errorf("no critical vulnerable-component finding for dropbear: %+v", f)
+	}
+	for _, name := range []string{"busybox", "dropbear", "uclibc", "linux_kernel"} {
+		found := false
+		for _, f := range r.Findings {
+			if (f.Rule == "eol-component" || f.Rule == "stale-component") && strings.HasPrefix(f.Evidence, name+" ") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s is not reported as end-of-life or stale", name)
+		}
 	}
 }
 
