@@ -10,6 +10,20 @@ import (
 	"github.com/fwaudit/fwaudit/report"
 )
 
+// TestMain keeps the tests hermetic: the vulnerability database is the
+// embedded feed compiled into a temporary cache.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fwaudit-cmd-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	os.Setenv("GRYPE_DB_CACHE_DIR", filepath.Join(dir, "grype"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 func fixture(name string) string { return filepath.Join("..", "..", "testdata", "firmware", name) }
 
 func TestExitCodes(t *testing.T) {
@@ -165,5 +179,14 @@ func TestPasswordsFlag(t *testing.T) {
 	}
 	if code := run([]string{"scan", "-q", "--passwords", filepath.Join(dir, "missing.txt"), fixture("data.gz")}); code != exitUsage {
 		t.Errorf("missing --passwords file: exit %d, want 2", code)
+	}
+}
+
+func TestDBStatus(t *testing.T) {
+	if code := run([]string{"db", "status"}); code != exitOK {
+		t.Errorf("db status: exit %d", code)
+	}
+	if code := run([]string{"db", "import", filepath.Join(t.TempDir(), "missing.tar.zst")}); code != exitUsage {
+		t.Errorf("db import of a missing archive: exit %d, want 2", code)
 	}
 }

@@ -25,6 +25,6 @@ Exit codes: 0 the scan completed with no finding at or above --fail-on,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newScanCmd(), newExtractCmd(), newVersionCmd())
+	root.AddCommand(newScanCmd(), newExtractCmd(), newDBCmd(), newVersionCmd())
 	return root
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/report"
 	"github.com/fwaudit/fwaudit/scan"
+	"github.com/fwaudit/fwaudit/vulns"
 )
 
 type scanFlags struct {
@@ -32,6 +33,8 @@ type scanFlags struct {
 	pwOnly  bool
 	date    string
 	stale   int
+	vulnDB  string
+	noVulns bool
 }
 
 func newScanCmd() *cobra.Command {
@@ -80,6 +83,8 @@ read at all.`,
 	f.BoolVar(&sf.pwOnly, "passwords-only", false, "use only the --passwords lists, not the embedded dictionary")
 	f.StringVar(&sf.date, "scan-date", "", "judge end-of-life and staleness as of this date (YYYY-MM-DD; default today), for reproducible reports")
 	f.IntVar(&sf.stale, "stale-years", 0, "a component released more than this many years before the scan date is stale (0 = the rules' default, 5; negative = off)")
+	f.StringVar(&sf.vulnDB, "vuln-db", "", "grype v6 vulnerability database to match against (default: one imported with `fwaudit db import`, else grype's own cache, else the embedded feed)")
+	f.BoolVar(&sf.noVulns, "no-vulns", false, "skip vulnerability matching")
 	sf.limits.add(cmd)
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -139,6 +144,7 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 		p := newProgress(sf.quiet)
 		opt := scan.Options{
 			Limits: lim, Jobs: sf.jobs, WorkDir: sf.workdir, KeepWorkDir: sf.keep, SkipSBOM: sf.noSBOM, Analyzers: list,
+			SkipVulns: sf.noVulns, Vulns: vulns.Options{DBPath: sf.vulnDB},
 			Progress: p.event,
 			Stage:    func(s string) { p.printf("%s: %s", filepath.Base(img), s) },
 		}
