@@ -200,8 +200,8 @@ func (m *mdWriter) components(r *Report) {
 		m.f("No components found.\n\n")
 		return
 	}
-	m.f("| Name | Version | Type | PURL | Paths |\n")
-	m.f("|---|---|---|---|---|\n")
+	m.f("| Name | Version | Type | PURL | Known vulnerabilities | Paths |\n")
+	m.f("|---|---|---|---|---|---|\n")
 	for _, c := range r.Components {
 		paths := make([]string, 0, mdMaxPaths+1)
 		for i, p := range c.Paths {
@@ -211,8 +211,13 @@ func (m *mdWriter) components(r *Report) {
 			}
 			paths = append(paths, mdCodeMax(p, true, mdMaxText))
 		}
-		m.f("| %s | %s | %s | %s | %s |\n",
-			cell(c.Name), cell(c.Version), cell(c.Type), cell(c.PURL), strings.Join(paths, ", "))
+		vulns := ""
+		if n := len(c.Vulnerabilities); n > 0 {
+			w := c.Vulnerabilities[0]
+			vulns = fmt.Sprintf("%d, worst %s (%s)", n, cell(w.ID), cell(w.Severity))
+		}
+		m.f("| %s | %s | %s | %s | %s | %s |\n",
+			cell(c.Name), cell(c.Version), cell(c.Type), cell(c.PURL), vulns, strings.Join(paths, ", "))
 	}
 	m.f("\n")
 }
