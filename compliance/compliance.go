@@ -1,0 +1,316 @@
+// Package compliance turns a scan's findings into verdicts on the items of
+// the compliance frameworks in rules/compliance (UK Code of Practice, ETSI
+// EN 303 645, UK PSTI, EU CRA Annex I).
+//
+// Verdicts, in the order they are decided for each item:
+//
+//   - fail: a finding at or above the threshold is mapped to the item (by
+//     the rule data, or — for Code of Practice guidelines — by the
+//     guideline numbers the analyzer put on the finding). The findings are
+//     listed. A finding is evidence whatever else went wrong.
+//   - needs-evidence: the item has no static checks, only an ask; the image
+//     cannot decide it and the manufacturer must supply what Needs says.
+//   - not-assessed: an analyzer among the item's checks did not run or
+//     failed; or a layer could not be fully unpacked (status failed,
+//     partial or unsupported, or opaque data), so what it holds was not
+//     checked. The note names the analyzers or layers.
+//   - needs-evidence: the checks ran over every layer and found nothing, but
+//     the item also asks for something only the manufacturer has.
+//   - pass: every check ran over every layer and found nothing at or above
+//     the threshold. A pass is about the image, not the whole product.
+//
+// The default threshold is medium: low and info findings (stale-ish
+// hints, extraction notes) are listed in the note but never fail an item.
+package compliance
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/extract"
+	rulescompliance "github.com/fwaudit/fwaudit/rules/compliance"
+)
+
+// Verdict on one item.
+type Verdict string
+
+const (
+	Fail          Verdict = "fail"
+	Pass          Verdict = "pass"
+	NeedsEvidence Verdict = "needs-evidence"
+	NotAssessed   Verdict = "not-assessed"
+)
+
+// DefaultThreshold is the severity from which a mapped finding fails an item.
+const DefaultThreshold = analyzers.Medium
+
+// Item is the verdict on one guideline, provision or requirement.
+type Item struct {
+	Framework string  `json:"framework"`
+	ID        string  `json:"id"`
+	Title     string  `json:"title"`
+	Verdict   Verdict `json:"verdict"`
+	// Findings are the IDs of the findings that fail the item, worst first.
+	Findings []string `json:"findings"`
+	// Checks are the item's static checks that ran.
+	Checks []string `json:"checks"`
+	// Needs is what the manufacturer must supply.
+	Needs string `json:"needs,omitempty"`
+	// Hints are what the image contains towards the item ("hint-id: path").
+	Hints []string `json:"hints,omitempty"`
+	Note  string   `json:"note,omitempty"`
+}
+
+// Result holds the verdicts by framework id (items in the order of the rule
+// data) and the overall PSTI line.
+type Result struct {
+	Frameworks map[string][]Item `json:"frameworks"`
+	// Order lists the framework ids in the order of the rule data.
+	Order []string `json:"order"`
+	// PSTI is one line on the UK PSTI requirements.
+	PSTI string `json:"psti"`
+}
+
+// Input is what Evaluate judges.
+type Input struct {
+	Findings []analyzers.Finding
+	// Ran lists the analyzers (and stages: components, vulns) that
+	// completed; Failed those that failed. Anything in neither did not run.
+	Ran    []string
+	Failed []string
+	Layers []*extract.Layer
+	// Threshold: findings at or above it fail the items they map to; the
+	// zero value means DefaultThreshold (medium).
+	Threshold analyzers.Severity
+	// Hints maps hint ids to the paths found (FindHints).
+	Hints map[string][]string
+}
+
+type ref = rulescompliance.Ref
+
+// Evaluate judges the image against every framework of rules (nil means
+// the embedded rules).
+func Evaluate(in Input, rules *rulescompliance.Set) Result {
+	if rules == nil {
+		rules = rulescompliance.Default()
+	}
+	thr := in.Threshold
+	if thr.Rank() < 0 {
+		thr = DefaultThreshold
+	}
+	fs := slices.Clone(in.Findings)
+	analyzers.SortFindings(fs)
+
+	fails := map[ref][]*analyzers.Finding{}
+	below := map[ref][]*analyzers.Finding{}
+	for i := range fs {
+		f := &fs[i]
+		refs := rules.Match(f.Rule, f.Category)
+		if cop := rules.Framework(rulescompliance.CoP); cop != nil {
+			for _, g := range f.Guidelines {
+				r := ref{Framework: rulescompliance.CoP, ID: fmt.Sprint(g)}
+				if cop.Item(r.ID) != nil && !slices.Contains(refs, r) {
+					refs = append(refs, r)
+				}
+			}
+		}
+		for _, r := range refs {
+			if f.Severity.Rank() >= thr.Rank() {
+				fails[r] = appendUnique(fails[r], f)
+			} else {
+				below[r] = appendUnique(below[r], f)
+			}
+		}
+	}
+
+	ran, failed := set(in.Ran), set(in.Failed)
+	incomplete := incompleteLayers(in.Layers)
+
+	res := Result{Frameworks: map[string][]Item{}, Order: []string{}}
+	for _, fw := range rules.Frameworks {
+		res.Order = append(res.Order, fw.ID)
+		items := make([]Item, 0, len(fw.Items))
+		for _, it := range fw.Items {
+			r := ref{Framework: fw.ID, ID: it.ID}
+			items = append(items, judge(fw, it, fails[r], below[r], ran, failed, incomplete, in.Hints, thr))
+		}
+		res.Frameworks[fw.ID] = items
+	}
+	res.PSTI = pstiLine(res.Frameworks[rulescompliance.PSTI], fails)
+	return res
+}
+
+func judge(fw *rulescompliance.Framework, it *rulescompliance.Item, fail, below []*analyzers.Finding,
+	ran, failed map[string]bool, incomplete []string, hints map[string][]string, thr analyzers.Severity) Item {
+	out := Item{Framework: fw.ID, ID: it.ID, Title: it.Title, Findings: []string{}, Checks: []string{}, Needs: it.Ask}
+	var missing []string
+	for _, c := range it.Checks {
+		switch {
+		case ran[c]:
+			out.Checks = append(out.Checks, c)
+		case failed[c]:
+			missing = append(missing, c+" failed")
+		default:
+			missing = append(missing, c+" did not run")
+		}
+	}
+	for _, h := range it.ImageHints {
+		for _, p := range hints[h] {
+			out.Hints = append(out.Hints, h+": "+p)
+		}
+	}
+	var notes []string
+	switch {
+	case len(fail) > 0:
+		out.Verdict = Fail
+		for _, f := range fail {
+			out.Findings = append(out.Findings, f.ID)
+		}
+		notes = append(notes, fmt.Sprintf("%d finding(s) at or above %s: %s", len(fail), thr, describe(fail[0])))
+	case len(it.Checks) == 0:
+		out.Verdict = NeedsEvidence
+		notes = append(notes, "a static scan of the image cannot decide this; the manufacturer must supply evidence")
+	case len(missing) > 0:
+		out.Verdict = NotAssessed
+		notes = append(notes, "not assessed: "+strings.Join(missing, ", "))
+	case len(incomplete) > 0:
+		out.Verdict = NotAssessed
+		notes = append(notes, "not assessed: layer(s) "+strings.Join(incomplete, "; ")+
+			" could not be fully unpacked, so what they hold was not checked")
+	case it.Ask != "":
+		out.Verdict = NeedsEvidence
+		notes = append(notes, fmt.Sprintf("%s found nothing at or above %s in the image; the rest needs evidence from the manufacturer",
+			strings.Join(it.Checks, ", "), thr))
+	default:
+		out.Verdict = Pass
+		notes = append(notes, fmt.Sprintf("about the image, not the whole product: %s found nothing at or above %s over every layer",
+			strings.Join(it.Checks, ", "), thr))
+		if it.CannotCheck != "" {
+			notes = append(notes, "not checked: "+it.CannotCheck)
+		}
+	}
+	if out.Verdict == Fail && len(missing) > 0 {
+		notes = append(notes, "also: "+strings.Join(missing, ", "))
+	}
+	if len(below) > 0 {
+		ids := make([]string, 0, len(below))
+		for _, f := range below {
+			ids = append(ids, f.ID)
+		}
+		notes = append(notes, fmt.Sprintf("%d finding(s) below %s not counted: %s", len(below), thr, strings.Join(ids, ", ")))
+	}
+	out.Note = strings.Join(notes, "; ")
+	return out
+}
+
+// describe renders a finding for a note: "default password found at
+// /etc/shadow in layer L2".
+func describe(f *analyzers.Finding) string {
+	s := strings.ReplaceAll(f.Rule, "-", " ")
+	if f.Path != "" {
+		s += " found at " + f.Path
+	} else if f.Layer != "" {
+		s += " found in " + f.Layer
+	}
+	if f.LayerID != "" {
+		s += " in layer " + f.LayerID
+	}
+	return s
+}
+
+// incompleteLayers names the layers whose content was not (fully) analysed.
+func incompleteLayers(layers []*extract.Layer) []string {
+	var out []string
+	for _, l := range layers {
+		if l == nil {
+			continue
+		}
+		switch l.Status {
+		case extract.StatusFailed, extract.StatusPartial, extract.StatusUnsupported, extract.StatusOpaque:
+			name := l.ID
+			if name == "" {
+				name = l.Path
+			}
+			out = append(out, fmt.Sprintf("%s (%s, %s)", name, l.Format, l.Status))
+		}
+	}
+	return out
+}
+
+// pstiLine summarises the PSTI verdicts in one line.
+func pstiLine(items []Item, fails map[ref][]*analyzers.Finding) string {
+	if len(items) == 0 {
+		return ""
+	}
+	var parts, evidence, passed []string
+	for _, it := range items {
+		switch it.Verdict {
+		case Fail:
+			fs := fails[ref{Framework: rulescompliance.PSTI, ID: it.ID}]
+			d := describe(fs[0])
+			if len(fs) > 1 {
+				d += fmt.Sprintf(" and %d more", len(fs)-1)
+			}
+			parts = append(parts, fmt.Sprintf("would fail requirement %s (%s)", it.ID, d))
+		case NotAssessed:
+			parts = append(parts, fmt.Sprintf("requirement %s not assessed (%s)", it.ID, strings.TrimPrefix(it.Note, "not assessed: ")))
+		case NeedsEvidence:
+			evidence = append(evidence, it.ID)
+		case Pass:
+			passed = append(passed, it.ID)
+		}
+	}
+	if len(passed) > 0 {
+		parts = append(parts, fmt.Sprintf("no evidence against %s in the image", plural("requirement", passed)))
+	}
+	if len(evidence) > 0 {
+		verb := "needs"
+		if len(evidence) > 1 {
+			verb = "need"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s evidence from the manufacturer", plural("requirement", evidence), verb))
+	}
+	return "PSTI: " + strings.Join(parts, "; ")
+}
+
+func plural(word string, ids []string) string {
+	switch len(ids) {
+	case 1:
+		return word + " " + ids[0]
+	case 2:
+		return word + "s " + ids[0] + " and " + ids[1]
+	}
+	return word + "s " + strings.Join(ids[:len(ids)-1], ", ") + " and " + ids[len(ids)-1]
+}
+
+func appendUnique(fs []*analyzers.Finding, f *analyzers.Finding) []*analyzers.Finding {
+	for _, g := range fs {
+		if g == f || (g.ID != "" && g.ID == f.ID) {
+			return fs
+		}
+	}
+	return append(fs, f)
+}
+
+func set(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// Counts returns, per framework, how many items have each verdict.
+func (r Result) Counts() map[string]map[Verdict]int {
+	out := map[string]map[Verdict]int{}
+	for id, items := range r.Frameworks {
+		m := map[Verdict]int{}
+		for _, it := range items {
+			m[it.Verdict]++
+		}
+		out[id] = m
+	}
+	return out
+}

@@ -1,0 +1,105 @@
+package compliance
+
+import (
+	"bytes"
+	"errors"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/fwaudit/fwaudit/analyzers"
+	rulescompliance "github.com/fwaudit/fwaudit/rules/compliance"
+)
+
+// Bounds on the hint search.
+const (
+	// HintMaxFileSize: larger files are not read for patterns (a file named
+	// like a hint file is still reported).
+	HintMaxFileSize = 4 << 20
+	// HintReadBytes is how much of each text file is searched.
+	HintReadBytes = 256 << 10
+	// HintMaxTotal bounds the bytes read over the whole image.
+	HintMaxTotal = 64 << 20
+	// HintMaxPaths bounds the paths reported per hint.
+	HintMaxPaths = 20
+)
+
+// FindHints looks through the image for what it contains towards the items
+// that need evidence from the manufacturer: security.txt files, security
+// contact addresses, vulnerability-disclosure and support-period texts
+// (the hints of the embedded rules). It reads text files only, with bounded
+// reads, and returns hint id → image paths (sorted, at most HintMaxPaths
+// each; a path in a layer other than the first layer with files is
+// prefixed with its layer id, "L3:/www/about.html").
+func FindHints(t *analyzers.Target) map[string][]string {
+	return FindHintsWith(t, rulescompliance.Default())
+}
+
+// FindHintsWith is FindHints with other rules.
+func FindHintsWith(t *analyzers.Target, rules *rulescompliance.Set) map[string][]string {
+	out := map[string][]string{}
+	if t == nil || rules == nil || len(rules.Hints) == 0 {
+		return out
+	}
+	type pat struct {
+		hint string
+		b    []byte
+	}
+	var pats []pat
+	byName := map[string][]string{}
+	for _, h := range rules.Hints {
+		for _, f := range h.Files {
+			n := strings.ToLower(f)
+			byName[n] = append(byName[n], h.ID)
+		}
+		for _, p := range h.Patterns {
+			pats = append(pats, pat{h.ID, []byte(strings.ToLower(p))})
+		}
+	}
+	files := t.Files()
+	firstLayer := ""
+	for _, f := range files {
+		if f.Layer != nil {
+			firstLayer = f.Layer.ID
+			break
+		}
+	}
+	add := func(id string, f analyzers.File) {
+		p := f.Path
+		if f.Layer != nil && f.Layer.ID != firstLayer && f.Layer.ID != "" {
+			p = f.Layer.ID + ":" + p
+		}
+		if len(out[id]) >= HintMaxPaths || slices.Contains(out[id], p) {
+			return
+		}
+		out[id] = append(out[id], p)
+	}
+	var total int64
+	for _, f := range files {
+		for _, id := range byName[strings.ToLower(path.Base(f.Path))] {
+			add(id, f)
+		}
+		if len(pats) == 0 || f.Size <= 0 || f.Size > HintMaxFileSize || total >= HintMaxTotal {
+			continue
+		}
+		if t.Classify(f) != analyzers.ClassText {
+			continue
+		}
+		n := min(int64(HintReadBytes), HintMaxTotal-total)
+		b, err := t.ReadFile(f, n)
+		if err != nil && !errors.Is(err, analyzers.ErrTooBig) {
+			continue
+		}
+		total += int64(len(b))
+		low := bytes.ToLower(b)
+		for _, p := range pats {
+			if len(out[p.hint]) < HintMaxPaths && bytes.Contains(low, p.b) {
+				add(p.hint, f)
+			}
+		}
+	}
+	for id := range out {
+		slices.Sort(out[id])
+	}
+	return out
+}
