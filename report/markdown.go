@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/extract"
 )
 
@@ -31,6 +32,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
 	m := &mdWriter{w: bw}
 	m.summary(r)
+	m.compliance(r)
 	m.layers(r)
 	m.findings(r)
 	m.components(r)
@@ -275,4 +277,58 @@ func titleCase(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// verdictLabel renders a verdict with a marker, so it reads without colour.
+func verdictLabel(v compliance.Verdict) string {
+	switch v {
+	case compliance.Fail:
+		return "**FAIL**"
+	case compliance.Pass:
+		return "pass"
+	case compliance.NeedsEvidence:
+		return "needs evidence"
+	default:
+		return "not assessed"
+	}
+}
+
+// compliance writes the verdict table for the Code of Practice and the
+// PSTI line, then per framework the counts.
+func (m *mdWriter) compliance(r *Report) {
+	c := r.Compliance
+	if c == nil {
+		return
+	}
+	m.f("## Compliance\n\n")
+	if c.PSTI != "" {
+		m.f("**UK PSTI:** %s\n\n", mdText(strings.TrimPrefix(c.PSTI, "PSTI: ")))
+	}
+	if items := c.Frameworks["cop"]; len(items) > 0 {
+		m.f("UK Code of Practice for Consumer IoT Security — verdicts are about this image, not the whole product.\n\n")
+		m.f("| # | Guideline | Verdict | Why |\n|---|---|---|---|\n")
+		for _, it := range items {
+			why := it.Note
+			if it.Verdict == compliance.NeedsEvidence && it.Needs != "" {
+				why = "Needs: " + it.Needs
+			}
+			if len(why) > 300 {
+				why = why[:300] + "…"
+			}
+			m.f("| %s | %s | %s | %s |\n", mdText(it.ID), mdText(it.Title), verdictLabel(it.Verdict), mdText(why))
+		}
+		m.f("\n")
+	}
+	for _, fw := range c.Order {
+		if fw == "cop" {
+			continue
+		}
+		counts := map[compliance.Verdict]int{}
+		for _, it := range c.Frameworks[fw] {
+			counts[it.Verdict]++
+		}
+		m.f("- **%s:** %d fail, %d pass, %d need evidence, %d not assessed (details in report.json)\n",
+			mdText(strings.ToUpper(fw)), counts[compliance.Fail], counts[compliance.Pass], counts[compliance.NeedsEvidence], counts[compliance.NotAssessed])
+	}
+	m.f("\n")
 }

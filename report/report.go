@@ -5,6 +5,7 @@ package report
 
 import (
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/extract"
 )
 
@@ -24,7 +25,10 @@ type Report struct {
 	// VulnDB describes the vulnerability database matching used (absent
 	// when matching was off or failed).
 	VulnDB *VulnDB `json:"vuln_db,omitempty"`
-	Stats  Stats   `json:"stats"`
+	// Compliance holds the verdicts per framework (Code of Practice, ETSI
+	// EN 303 645, UK PSTI, EU CRA) and the overall PSTI line.
+	Compliance *compliance.Result `json:"compliance,omitempty"`
+	Stats      Stats              `json:"stats"`
 }
 
 // Tool identifies the fwaudit build that wrote the report.

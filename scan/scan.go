@@ -13,6 +13,7 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/components"
+	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
 	"github.com/fwaudit/fwaudit/vulns"
@@ -34,6 +35,9 @@ type Options struct {
 	// SkipSBOM turns off syft cataloging (firmware components are still
 	// found and matched).
 	SkipSBOM bool
+	// ComplianceThreshold: findings at or above it fail the guidelines
+	// they map to; zero means medium.
+	ComplianceThreshold analyzers.Severity
 	// SkipVulns turns off vulnerability matching.
 	SkipVulns bool
 	// Vulns selects the vulnerability database.
@@ -123,18 +127,28 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	}
 	var dbInfo *report.VulnDB
 	if !opt.SkipVulns && merged != nil {
-		stage("vulnerabilities")
+		stage("vulns")
 		ms, info, err := vulns.MatchSBOM(ctx, merged, opt.Vulns)
 		if err != nil {
-			out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulnerabilities", Error: err.Error()})
+			out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulns", Error: err.Error()})
 		} else {
-			out.Ran = append(out.Ran, "vulnerabilities")
+			out.Ran = append(out.Ran, "vulns")
 			dbInfo = &report.VulnDB{Source: info.Source, Path: info.Path, Built: info.Built.UTC().Format(time.RFC3339), Schema: info.Schema, Records: info.Records}
 			findings = append(findings, applyMatches(comps, ms)...)
 			analyzers.SortFindings(findings)
 		}
 	}
 	sbomDur := time.Since(t1)
+
+	stage("compliance")
+	var failed []string
+	for _, f := range out.Failures {
+		failed = append(failed, f.Analyzer)
+	}
+	verdicts := compliance.Evaluate(compliance.Input{
+		Findings: findings, Ran: out.Ran, Failed: failed, Layers: res.Layers,
+		Threshold: opt.ComplianceThreshold, Hints: compliance.FindHints(target),
+	}, nil)
 
 	rep := &report.Report{
 		Schema:     report.SchemaVersion,
@@ -145,6 +159,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 		Components: comps,
 		Analyzers:  report.AnalyzerSummary{Ran: out.Ran, Failures: out.Failures},
 		VulnDB:     dbInfo,
+		Compliance: &verdicts,
 	}
 	if rep.Findings == nil {
 		rep.Findings = []analyzers.Finding{}

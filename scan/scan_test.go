@@ -203,6 +203,26 @@ func TestScanTPLinkWR841N(t *testing.T) {
 	if f := findRule(r.Findings, "vulnerable-component", "/usr/sbin/dropbearmulti"); f == nil || f.Severity != analyzers.Critical || len(f.Guidelines) != 1 || f.Guidelines[0] != 3 {
 		t.Errorf("no critical vulnerable-component finding for dropbear: %+v", f)
 	}
+	// compliance: guideline 1 fails on the default password, 2 and 12
+	// need evidence, 3 fails on the components
+	if r.Compliance == nil {
+		t.Fatal("no compliance section")
+	}
+	verdicts := map[string]string{}
+	for _, it := range r.Compliance.Frameworks["cop"] {
+		verdicts[it.ID] = string(it.Verdict)
+		if it.ID == "1" && (len(it.Findings) == 0 || it.Findings[0] != f.ID) {
+			t.Errorf("guideline 1 does not cite the default-password finding: %+v", it)
+		}
+	}
+	for id, want := range map[string]string{"1": "fail", "2": "needs-evidence", "3": "fail", "12": "needs-evidence"} {
+		if verdicts[id] != want {
+			t.Errorf("CoP %s verdict %q, want %q", id, verdicts[id], want)
+		}
+	}
+	if !strings.Contains(r.Compliance.PSTI, "would fail requirement 1") || !strings.Contains(r.Compliance.PSTI, "/etc/shadow") {
+		t.Errorf("PSTI line: %q", r.Compliance.PSTI)
+	}
 	for _, name := range []string{"busybox", "dropbear", "uclibc", "linux_kernel"} {
 		found := false
 		for _, f := range r.Findings {

@@ -80,7 +80,7 @@ func applyMatches(comps []report.Component, ms []vulns.Match) []analyzers.Findin
 				c.Name, c.Version, strings.Join(c.Paths, ", "), strings.Join(shown, "; ")),
 			Fingerprint: analyzers.Fingerprint(c.Name + "@" + c.Version),
 			Guidelines:  []int{3},
-			Analyzer:    "vulnerabilities",
+			Analyzer:    "vulns",
 		}
 		f.SetID()
 		out = append(out, f)
