@@ -7,8 +7,11 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/accounts"
+	"github.com/fwaudit/fwaudit/analyzers/credentials"
 	"github.com/fwaudit/fwaudit/analyzers/eol"
 	"github.com/fwaudit/fwaudit/analyzers/keys"
+	"github.com/fwaudit/fwaudit/analyzers/services"
+	"github.com/fwaudit/fwaudit/analyzers/transport"
 	"github.com/fwaudit/fwaudit/rules/passwords"
 )
 
@@ -61,7 +64,10 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 	}
 	return []analyzers.Analyzer{
 		accounts.New(accounts.Options{Passwords: dedupe(pw)}),
+		credentials.New(),
 		keys.New(),
+		services.New(),
+		transport.New(),
 		eol.New(date, eol.Policy{StaleYears: r.StaleYears}),
 	}, nil
 }
