@@ -182,7 +182,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 	}
 
 	var jobs []*crackJob
-	skipped := 0
+	skipped, costly := 0, 0
 	for _, h := range order {
 		v, err := hashes.NewVerifier(h)
 		if err != nil {
@@ -190,6 +190,10 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		}
 		if len(jobs) >= a.opt.MaxHashes {
 			skipped++
+			continue
+		}
+		if hashes.TooCostly(h) {
+			costly++
 			continue
 		}
 		jobs = append(jobs, newCrackJob(h, v, a.candidates(h, byHash[h]), hashes.SlowHash(h)))
@@ -205,6 +209,9 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		for _, o := range byHash[j.hash] {
 			out = append(out, a.defaultFinding(st, o, j.v.Kind(), pw))
 		}
+	}
+	if costly > 0 && skipped == 0 {
+		return out, fmt.Errorf("accounts: %d password hashes ask for so much work per guess (bcrypt cost above %d, sha-crypt above %d rounds, or an unusual yescrypt setting) that they were not tried", costly, hashes.MaxBcryptCost, hashes.MaxShaRounds)
 	}
 	if skipped > 0 {
 		return out, fmt.Errorf("accounts: %d distinct password hashes found; only the first %d were tried against the dictionary, %d were not checked", len(jobs)+skipped, len(jobs), skipped)
