@@ -1,0 +1,519 @@
+// Package tokens is the analyzer for cloud and API credentials shipped in
+// an image (Code of Practice guideline 4, "securely store credentials and
+// security-sensitive data"): AWS, GCP, Azure, GitHub, Slack, Stripe,
+// Twilio and the other services gitleaks' default configuration knows,
+// JWTs, generic high-entropy secrets next to key/secret/token names, and
+// fwaudit's own IoT-platform rules (rules/tokens: Azure IoT Hub connection
+// strings, Tuya and Alibaba IoT secrets, AWS secret keys by name).
+//
+// Text files are read line by line, binaries as printable strings of at
+// least MinString bytes (the first ReadBound bytes of a file). Only lines
+// and strings that hold a rule keyword reach the regular expressions: the
+// candidates of one file are joined and passed to gitleaks once, which
+// keeps the analyzer fast on whole images.
+//
+// Suppressions (each is also in the allow list of rules/tokens or below):
+//   - documentation examples and placeholders (AKIAIOSFODNN7EXAMPLE,
+//     "your-api-key", "xxxx", ${VAR}, <token>, %s) — rules/tokens allow;
+//   - gitleaks' private-key and pkcs12-file rules: private keys are the
+//     keys analyzer's job;
+//   - curl-auth-user and generic secrets whose name is a password
+//     (password=, passwd:, pwd=) are the credentials analyzer's job;
+//   - generic-api-key matches in binaries are dropped unless the value
+//     mixes letters and digits and has entropy of at least 4 bits per
+//     character: printable strings of a binary are mostly symbol names
+//     and format strings ("api_key_set_default_value");
+//   - a generic secret made only of hex digits of a length of a hash
+//     (32, 40, 64) next to "md5", "sha", "hash" or "checksum" is a digest.
+package tokens
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	ahocorasick "github.com/BobuSumisu/aho-corasick"
+	"github.com/rs/zerolog"
+	"github.com/spf13/viper"
+	"github.com/zricethezav/gitleaks/v8/config"
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/logging"
+	"github.com/zricethezav/gitleaks/v8/report"
+
+	"github.com/fwaudit/fwaudit/analyzers"
+	rules "github.com/fwaudit/fwaudit/rules/tokens"
+)
+
+// Category of every finding.
+const Category = rules.Category
+
+// ReadBound: only the first ReadBound bytes of a file are scanned.
+const ReadBound = 8 << 20
+
+// maxFindingsPerFile bounds the findings of one file.
+const maxFindingsPerFile = 50
+
+// dropped gitleaks rules, and why.
+var droppedRules = map[string]string{
+	"private-key":    "private keys are reported by the keys analyzer",
+	"pkcs12-file":    "a path-only rule; PKCS#12 files are the keys analyzer's",
+	"curl-auth-user": "a user:password pair is the credentials analyzer's",
+}
+
+type engine struct {
+	det      *detect.Detector
+	own      *rules.Set
+	trie     *ahocorasick.Trie
+	generic  map[string]bool
+	err      error
+	describe map[string]string
+}
+
+var (
+	engOnce sync.Once
+	eng     engine
+)
+
+func loadEngine() (*engine, error) {
+	engOnce.Do(func() {
+		logging.Logger = zerolog.Nop()
+		v := viper.New()
+		v.SetConfigType("toml")
+		if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
+			eng.err = fmt.Errorf("tokens: gitleaks config: %w", err)
+			return
+		}
+		var vc config.ViperConfig
+		if err := v.Unmarshal(&vc); err != nil {
+			eng.err = fmt.Errorf("tokens: gitleaks config: %w", err)
+			return
+		}
+		cfg, err := vc.Translate()
+		if err != nil {
+			eng.err = fmt.Errorf("tokens: gitleaks config: %w", err)
+			return
+		}
+		for id := range droppedRules {
+			delete(cfg.Rules, id)
+		}
+		eng.describe = map[string]string{}
+		kw := map[string]bool{}  // our prefilter's keywords
+		gkw := map[string]bool{} // gitleaks' own
+		keep := cfg.OrderedRules[:0]
+		for _, id := range cfg.OrderedRules {
+			r, ok := cfg.Rules[id]
+			if !ok {
+				continue
+			}
+			keep = append(keep, id)
+			eng.describe[id] = r.Description
+			for _, k := range r.Keywords {
+				k = strings.ToLower(k)
+				gkw[k] = true
+				if k == "ey" { // JWT: every header starts "eyJ"
+					k = "eyj"
+				}
+				kw[k] = true
+			}
+		}
+		cfg.OrderedRules = keep
+		cfg.Keywords = map[string]struct{}{}
+		for k := range gkw {
+			cfg.Keywords[k] = struct{}{}
+		}
+		eng.det = detect.NewDetector(cfg)
+		eng.own = rules.Default()
+		for _, k := range eng.own.Keywords() {
+			kw[k] = true
+		}
+		list := make([]string, 0, len(kw))
+		for k := range kw {
+			list = append(list, k)
+		}
+		sort.Strings(list)
+		eng.trie = ahocorasick.NewTrieBuilder().AddStrings(list).Build()
+	})
+	return &eng, eng.err
+}
+
+// onSuppress, when set (by tests), sees every suppressed gitleaks finding.
+var onSuppress func(rule, secret, why string)
+
+type analyzer struct{}
+
+// New returns the tokens analyzer.
+func New() analyzers.Analyzer { return analyzer{} }
+
+func (analyzer) Name() string { return "tokens" }
+
+// segment is one line of a text file or one printable string of a binary.
+type segment struct {
+	off  int
+	line int // 1-based, text only
+	text string
+}
+
+// hit is one secret found in a file.
+type hit struct {
+	rule, title string
+	severity    analyzers.Severity
+	secret      string
+	entropy     float64
+	off, line   int
+	why         string
+	count       int
+}
+
+func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
+	e, err := loadEngine()
+	if err != nil {
+		return nil, err
+	}
+	type located struct {
+		f    analyzers.File
+		text bool
+		h    hit
+	}
+	var all []located
+	var unread []string
+	var scratch []byte
+	for _, f := range t.Files() {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if f.Size == 0 {
+			continue
+		}
+		class := t.Classify(f)
+		data, err := readBounded(t, f, ReadBound)
+		if err != nil {
+			unread = append(unread, f.Path)
+			continue
+		}
+		text := class == analyzers.ClassText
+		hs := e.scan(data, &scratch, text)
+		for _, h := range hs {
+			all = append(all, located{f: f, text: text, h: h})
+		}
+	}
+	all = dropUnpackedCopies(t, all, func(l located) (string, string, string) {
+		id := ""
+		if l.f.Layer != nil {
+			id = l.f.Layer.ID
+		}
+		return id, l.f.Path, analyzers.Fingerprint(l.h.secret)
+	})
+	out := make([]analyzers.Finding, 0, len(all))
+	for _, l := range all {
+		out = append(out, finding(l.f, l.text, l.h))
+	}
+	if len(unread) > 0 {
+		return out, fmt.Errorf("tokens: %d files could not be read (first: %s)", len(unread), unread[0])
+	}
+	return out, nil
+}
+
+// Shortest run of token characters (with a letter and a digit) a text
+// line or a binary's string must hold to be looked at: generic secrets are
+// at least 10 characters; in binaries, real tokens are longer than the
+// identifiers and format strings around them.
+const (
+	minRunText   = 10
+	minRunBinary = 16
+)
+
+// scan finds the secrets in one file's bytes; scratch is a reusable buffer.
+func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
+	var cands []segment
+	minRun := minRunText
+	if !text {
+		minRun = minRunBinary
+	}
+	add := func(off, line int, s []byte) {
+		if len(s) < MinString {
+			return
+		}
+		if len(s) > MaxString {
+			s = s[:MaxString]
+		}
+		if !tokenish(s, minRun) {
+			return
+		}
+		*scratch = append((*scratch)[:0], s...)
+		toLower(*scratch, s)
+		if e.trie.MatchFirst(*scratch) == nil {
+			return
+		}
+		cands = append(cands, segment{off: off, line: line, text: string(s)})
+	}
+	if text {
+		line := 1
+		for off := 0; off < len(data); line++ {
+			end := bytes.IndexByte(data[off:], '\n')
+			if end < 0 {
+				end = len(data) - off
+			}
+			add(off, line, bytes.TrimRight(data[off:off+end], "\r"))
+			off += end + 1
+		}
+	} else {
+		Strings(data, MinString, func(off int, s []byte) { add(off, 0, s) })
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	var hits []hit
+	seen := map[string]int{} // rule+secret → index in hits
+	emit := func(h hit) {
+		k := h.rule + "\x00" + h.secret
+		if i, ok := seen[k]; ok {
+			hits[i].count++
+			return
+		}
+		if len(hits) >= maxFindingsPerFile {
+			return
+		}
+		h.count = 1
+		seen[k] = len(hits)
+		hits = append(hits, h)
+	}
+	// our own rules, segment by segment
+	for _, c := range cands {
+		for _, m := range e.own.Scan(c.text) {
+			emit(hit{rule: m.Rule.ID, title: m.Rule.Title, severity: analyzers.Severity(m.Rule.Severity),
+				secret: m.Secret, entropy: m.Entropy, off: c.off + m.Start, line: c.line,
+				why: fmt.Sprintf("fwaudit rule %s (%s), entropy %.2f bits/char", m.Rule.ID, m.Rule.Title, m.Entropy)})
+		}
+	}
+	// gitleaks, once over the joined candidates
+	var b strings.Builder
+	for i, c := range cands {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(c.text)
+	}
+	for _, f := range e.det.DetectString(b.String()) {
+		c, pos, ok := locate(cands, f)
+		if !ok {
+			continue
+		}
+		if why := e.suppress(f, c.text, text); why != "" {
+			if onSuppress != nil {
+				onSuppress(f.RuleID, f.Secret, why)
+			}
+			continue
+		}
+		sev := analyzers.High
+		if f.RuleID == "generic-api-key" || f.RuleID == "jwt" || f.RuleID == "jwt-base64" {
+			sev = analyzers.Medium
+		}
+		emit(hit{rule: f.RuleID, title: f.Description, severity: sev, secret: f.Secret,
+			entropy: float64(f.Entropy), off: c.off + pos, line: c.line,
+			why: fmt.Sprintf("gitleaks rule %s, entropy %.2f bits/char", f.RuleID, f.Entropy)})
+	}
+	// a secret a specific rule found is not also a generic one
+	specific := map[string]bool{}
+	for _, h := range hits {
+		if h.rule != "generic-api-key" {
+			specific[h.secret] = true
+		}
+	}
+	out := hits[:0]
+	for _, h := range hits {
+		if h.rule == "generic-api-key" && specific[h.secret] {
+			continue
+		}
+		out = append(out, h)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].off < out[j].off })
+	return out
+}
+
+// locate finds the candidate a gitleaks finding came from and the secret's
+// position in it.
+func locate(cands []segment, f report.Finding) (segment, int, bool) {
+	if f.Secret == "" {
+		return segment{}, 0, false
+	}
+	if f.StartLine >= 0 && f.StartLine < len(cands) {
+		if i := strings.Index(cands[f.StartLine].text, f.Secret); i >= 0 {
+			return cands[f.StartLine], i, true
+		}
+	}
+	for _, c := range cands {
+		if i := strings.Index(c.text, f.Secret); i >= 0 {
+			return c, i, true
+		}
+	}
+	return segment{}, 0, false
+}
+
+// suppress returns why a gitleaks finding is not reported, or "".
+func (e *engine) suppress(f report.Finding, line string, text bool) string {
+	if why := e.own.Allow.Why(f.Secret); why != "" {
+		return why
+	}
+	if f.RuleID != "generic-api-key" {
+		return ""
+	}
+	name := strings.ToLower(f.Match)
+	if i := strings.Index(name, strings.ToLower(f.Secret)); i > 0 {
+		name = name[:i]
+	}
+	for _, p := range []string{"passw", "pwd", "passphrase"} {
+		if strings.Contains(name, p) {
+			return "a password: the credentials analyzer's"
+		}
+	}
+	if isHexDigest(f.Secret) {
+		for _, p := range []string{"md5", "sha", "hash", "checksum", "digest"} {
+			if strings.Contains(name, p) {
+				return "a digest, not a secret"
+			}
+		}
+	}
+	if !text && (f.Entropy < 4 || !mixed(f.Secret)) {
+		return "a string of a binary that does not look random"
+	}
+	return ""
+}
+
+func isHexDigest(s string) bool {
+	switch len(s) {
+	case 32, 40, 64:
+	default:
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// mixed reports whether s holds both letters and digits.
+func mixed(s string) bool {
+	var l, d bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			d = true
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			l = true
+		}
+	}
+	return l && d
+}
+
+func toLower(dst, src []byte) {
+	for i, c := range src {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst[i] = c
+	}
+}
+
+func finding(f analyzers.File, text bool, h hit) analyzers.Finding {
+	fd := analyzers.Finding{
+		Rule:        h.rule,
+		Category:    Category,
+		Severity:    h.severity,
+		Path:        f.Path,
+		Fingerprint: analyzers.Fingerprint(h.secret),
+		Guidelines:  []int{4},
+	}
+	if f.Layer != nil {
+		fd.Layer, fd.LayerID = f.Layer.Path, f.Layer.ID
+	}
+	where := fmt.Sprintf("%s (layer %s)", f.Path, fd.Layer)
+	if text {
+		fd.Line = h.line
+		where = fmt.Sprintf("%s line %d (layer %s)", f.Path, h.line, fd.Layer)
+	} else {
+		fd.Offset = analyzers.Int64(int64(h.off))
+		where = fmt.Sprintf("a printable string of %s at offset %#x (layer %s)", f.Path, h.off, fd.Layer)
+	}
+	fd.Evidence = fmt.Sprintf("%s: %s — %s", h.rule, analyzers.Redact(h.secret), h.why)
+	if h.count > 1 {
+		fd.Evidence += fmt.Sprintf("; %d occurrences in this file", h.count)
+	}
+	title := strings.TrimSuffix(h.title, ".")
+	fd.Message = fmt.Sprintf("A credential is shipped at %s: %s. Every device running this firmware carries the same one, and anyone who unpacks the image can use it. "+
+		"Revoke it, and give each device its own credential at provisioning (or fetch a short-lived one at run time) instead of building it into the image.",
+		where, title)
+	return fd
+}
+
+// readBounded reads the first min(size, bound) bytes of f.
+func readBounded(t *analyzers.Target, f analyzers.File, bound int64) ([]byte, error) {
+	fh, err := t.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	buf := make([]byte, min(f.Size, bound))
+	n, err := io.ReadFull(fh, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	return buf[:n], nil
+}
+
+// dropUnpackedCopies drops a secret found in a container file (an
+// uncompressed cpio, tar or flash dump) when the same secret is also found
+// in a layer unpacked from that file.
+func dropUnpackedCopies[T any](t *analyzers.Target, items []T, info func(T) (layer, path, fp string)) []T {
+	parent := map[string]string{}
+	children := map[[2]string][]string{}
+	for _, l := range t.Layers {
+		parent[l.ID] = l.Parent
+		if l.Parent != "" && l.Source != "" {
+			k := [2]string{l.Parent, path.Clean("/" + l.Source)}
+			children[k] = append(children[k], l.ID)
+		}
+	}
+	if len(children) == 0 {
+		return items
+	}
+	below := func(id, anc string) bool {
+		for i := 0; id != "" && i < 64; i++ {
+			if id == anc {
+				return true
+			}
+			id = parent[id]
+		}
+		return false
+	}
+	byFP := map[string][]string{}
+	for _, it := range items {
+		l, _, fp := info(it)
+		byFP[fp] = append(byFP[fp], l)
+	}
+	out := items[:0]
+	for _, it := range items {
+		l, p, fp := info(it)
+		dup := false
+		for _, c := range children[[2]string{l, p}] {
+			for _, other := range byFP[fp] {
+				if below(other, c) {
+					dup = true
+				}
+			}
+		}
+		if !dup {
+			out = append(out, it)
+		}
+	}
+	return out
+}
