@@ -7,10 +7,12 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/accounts"
+	"github.com/fwaudit/fwaudit/analyzers/certificates"
 	"github.com/fwaudit/fwaudit/analyzers/credentials"
 	"github.com/fwaudit/fwaudit/analyzers/eol"
 	"github.com/fwaudit/fwaudit/analyzers/keys"
 	"github.com/fwaudit/fwaudit/analyzers/services"
+	"github.com/fwaudit/fwaudit/analyzers/tokens"
 	"github.com/fwaudit/fwaudit/analyzers/transport"
 	"github.com/fwaudit/fwaudit/rules/passwords"
 )
@@ -64,9 +66,11 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 	}
 	return []analyzers.Analyzer{
 		accounts.New(accounts.Options{Passwords: dedupe(pw)}),
+		certificates.New(date),
 		credentials.New(),
 		keys.New(),
 		services.New(),
+		tokens.New(),
 		transport.New(),
 		eol.New(date, eol.Policy{StaleYears: r.StaleYears}),
 	}, nil
