@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,50 +31,6 @@ const (
 )
 
 func repoRoot() string { return filepath.Join("..", "..") }
-
-// sharedFirmware returns ../shared/firmware/<rel> or skips (fails in CI).
-func sharedFirmware(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(), "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
-
-// dirTarget builds a Target over dir laid out like a file-system layer.
-func dirTarget(t testing.TB, dir string) *analyzers.Target {
-	t.Helper()
-	l := &extract.Layer{ID: "L1", Path: "test", Kind: "filesystem", Root: dir, Format: "test"}
-	return analyzers.NewTarget([]*extract.Layer{l})
-}
-
-// tree writes files (path → content) under a new temp dir.
-func tree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		host := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(host, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-func extractTarget(t testing.TB, image string) *analyzers.Target {
-	t.Helper()
-	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
-	if err != nil {
-		t.Fatalf("extract %s: %v", image, err)
-	}
-	return analyzers.NewTarget(res.Layers)
-}
 
 func analyze(t testing.TB, opt Options, tg *analyzers.Target) []analyzers.Finding {
 	t.Helper()
@@ -164,7 +121,7 @@ func TestFixtureRootfsTar(t *testing.T) {
 	if _, err := os.Stat(img); err != nil {
 		t.Fatalf("fixture missing: %v", err)
 	}
-	checkFixtureRootfs(t, analyze(t, Options{}, extractTarget(t, img)))
+	checkFixtureRootfs(t, analyze(t, Options{}, testcorpus.ExtractTarget(t, img)))
 }
 
 func TestFixtureSquashfs(t *testing.T) {
@@ -172,7 +129,7 @@ func TestFixtureSquashfs(t *testing.T) {
 		t.Skip("squashfs format not registered yet")
 	}
 	img := filepath.Join(repoRoot(), "testdata", "firmware", "sqfs-gzip.img")
-	fs := analyze(t, Options{}, extractTarget(t, img))
+	fs := analyze(t, Options{}, testcorpus.ExtractTarget(t, img))
 	checkFixtureRootfs(t, fs)
 	for _, f := range fs {
 		if !strings.HasPrefix(f.Layer, "squashfs@") {
@@ -184,7 +141,7 @@ func TestFixtureSquashfs(t *testing.T) {
 // nested.tar.gz > squashfs > cpio.gz carries root's md5crypt "password".
 func TestFixtureNested(t *testing.T) {
 	img := filepath.Join(repoRoot(), "testdata", "firmware", "nested.tar.gz")
-	fs := analyze(t, Options{}, extractTarget(t, img))
+	fs := analyze(t, Options{}, testcorpus.ExtractTarget(t, img))
 	var hit *analyzers.Finding
 	for i := range fs {
 		if fs[i].Rule == RuleDefaultPassword && strings.Contains(fs[i].Evidence, `= "password"`) {
@@ -203,11 +160,11 @@ func TestFixtureNested(t *testing.T) {
 // vendor default. (It is "sohoadmin" in this image — checked with
 // unsquashfs and crypt(3) — not "5up", the default of other TP-Link models.)
 func TestTPLinkWR841N(t *testing.T) {
-	img := sharedFirmware(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	img := testcorpus.Shared(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
 	if _, ok := extract.Lookup("squashfs"); !ok {
 		t.Skip("squashfs format not registered yet (extract/squashfs.go): cannot reach the TP-Link root filesystem")
 	}
-	tg := extractTarget(t, img)
+	tg := testcorpus.ExtractTarget(t, img)
 	rootFinding := func(t *testing.T, fs []analyzers.Finding) analyzers.Finding {
 		t.Helper()
 		for _, f := range fs {
@@ -245,12 +202,12 @@ func TestTPLinkWR841N(t *testing.T) {
 // /etc/shadow.bak (root only, different hash) is parsed but its root hash,
 // like root's in /etc/shadow, is not in the list.
 func TestIoTGoatOverlay(t *testing.T) {
-	src := sharedFirmware(t, "iotgoat-overlay")
+	src := testcorpus.Shared(t, "iotgoat-overlay")
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
 	}
-	fs := analyze(t, Options{}, dirTarget(t, dir))
+	fs := analyze(t, Options{}, testcorpus.DirTarget(t, dir))
 	if got := strings.Join(keys(fs), ","); got != "default-password /etc/shadow:8" {
 		t.Fatalf("findings %s, want iotgoatuser in /etc/shadow line 8 only", got)
 	}
@@ -260,7 +217,7 @@ func TestIoTGoatOverlay(t *testing.T) {
 }
 
 func TestLockedAndUnknownAreSilent(t *testing.T) {
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nbob:x:1:1::/home/bob:/bin/sh\n",
 		"etc/shadow": strings.Join([]string{
 			"root:*:16503:0:99999:7:::",
@@ -273,13 +230,13 @@ func TestLockedAndUnknownAreSilent(t *testing.T) {
 			"# admin::0:0:99999:7:::",
 		}, "\n"),
 	})
-	if fs := analyze(t, Options{}, dirTarget(t, dir)); len(fs) != 0 {
+	if fs := analyze(t, Options{}, testcorpus.DirTarget(t, dir)); len(fs) != 0 {
 		t.Fatalf("want no findings, got %v", keys(fs))
 	}
 }
 
 func TestEmptyPassword(t *testing.T) {
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"etc/passwd": strings.Join([]string{
 			"root:x:0:0:root:/root:/bin/sh",
 			"daemon:x:1:1:daemon:/:/bin/false",
@@ -300,7 +257,7 @@ func TestEmptyPassword(t *testing.T) {
 		// a shadow with no passwd next to it or in /etc: treated as login
 		"opt/app/shadow": "app::16503:0:99999:7:::\n",
 	})
-	fs := analyze(t, Options{}, dirTarget(t, dir))
+	fs := analyze(t, Options{}, testcorpus.DirTarget(t, dir))
 	want := "empty-password /etc/passwd:4\nempty-password /etc/shadow:1\nempty-password /etc/shadow:5\nempty-password /etc/shadow:6\nempty-password /opt/app/shadow:1"
 	if got := strings.Join(keys(fs), "\n"); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
@@ -315,28 +272,28 @@ func TestEmptyPassword(t *testing.T) {
 // opt/app/shadow has svc, which in /etc/passwd has nologin: the lookup must
 // use the shadow's own folder first, then /etc/passwd.
 func TestShellLookupFallsBackToEtcPasswd(t *testing.T) {
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"etc/passwd":     "svc:x:101:101::/:/usr/sbin/nologin\nroot:x:0:0::/root:/bin/sh\n",
 		"opt/app/shadow": "svc::16503:0:99999:7:::\nroot::16503:0:99999:7:::\n",
 		"opt/app/passwd": "root:x:0:0::/root:/bin/false\n", // same folder wins for root
 		"etc/shadow-":    "root::16503:0:99999:7:::\n",
 		"etc/passwd-":    "root:x:0:0::/root:/bin/false\n", // matching backup wins
 	})
-	fs := analyze(t, Options{}, dirTarget(t, dir))
+	fs := analyze(t, Options{}, testcorpus.DirTarget(t, dir))
 	if len(fs) != 0 {
 		t.Fatalf("want no findings, got %v", keys(fs))
 	}
 }
 
 func TestHashInPasswdAndUserGuesses(t *testing.T) {
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"etc/passwd": strings.Join([]string{
 			"admin:" + md5Admin + ":0:0:admin:/:/bin/sh",
 			"operator:" + md5Operator123 + ":1:1::/:/bin/false",
 			"old:" + desAdmin + ":2:2::/:/bin/sh",
 		}, "\n"),
 	})
-	fs := analyze(t, Options{}, dirTarget(t, dir))
+	fs := analyze(t, Options{}, testcorpus.DirTarget(t, dir))
 	if got := strings.Join(keys(fs), ","); got != "default-password /etc/passwd:1,default-password /etc/passwd:2,default-password /etc/passwd:3" {
 		t.Fatalf("got %s", got)
 	}
@@ -349,11 +306,11 @@ func TestHashInPasswdAndUserGuesses(t *testing.T) {
 }
 
 func TestSlowCap(t *testing.T) {
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"etc/shadow": "root:" + slowSecret + ":1:0:99999:7:::\nadmin:" + bcryptAdmin + ":1:0:99999:7:::\n",
 	})
 	list := []string{"admin", "b", "c", "secret"}
-	tg := dirTarget(t, dir)
+	tg := testcorpus.DirTarget(t, dir)
 	// admin (bcrypt) is rank 1: found; "secret" is rank 4, past the cap of 2
 	// for a slow sha512crypt (rounds=50001): not tried.
 	fs := analyze(t, Options{Passwords: list, SlowCap: 2}, tg)
@@ -370,7 +327,7 @@ func TestSlowCap(t *testing.T) {
 }
 
 func TestNonFilesystemLayersIgnored(t *testing.T) {
-	dir := tree(t, map[string]string{"etc/shadow": "root:" + md5Admin + ":1:0:99999:7:::\n"})
+	dir := testcorpus.Tree(t, map[string]string{"etc/shadow": "root:" + md5Admin + ":1:0:99999:7:::\n"})
 	l := &extract.Layer{ID: "L1", Path: "gzip@0x0", Kind: "stream", Root: dir}
 	fs := analyze(t, Options{}, analyzers.NewTarget([]*extract.Layer{l}))
 	if len(fs) != 0 {
@@ -380,11 +337,11 @@ func TestNonFilesystemLayersIgnored(t *testing.T) {
 
 func TestELFNamedPasswdIgnoredAndBigFileBounded(t *testing.T) {
 	big := strings.Repeat("junk line without colons\n", ReadBound/25+10) + "root:" + md5Admin + ":1:0:99999:7:::\n"
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"usr/bin/passwd": "\x7fELF\x01\x01\x01\x00root::0:0:root:/root:/bin/sh\n",
 		"etc/shadow":     "root:" + md5Admin + ":1:0:99999:7:::\n" + big,
 	})
-	fs := analyze(t, Options{}, dirTarget(t, dir))
+	fs := analyze(t, Options{}, testcorpus.DirTarget(t, dir))
 	if got := strings.Join(keys(fs), ","); got != "default-password /etc/shadow:1" {
 		t.Fatalf("got %s (the ELF must be skipped, the line past 1 MiB unread)", got)
 	}
@@ -393,8 +350,8 @@ func TestELFNamedPasswdIgnoredAndBigFileBounded(t *testing.T) {
 // Identical hashes in several files and layers are cracked once and each
 // occurrence is reported.
 func TestDedupAcrossLayers(t *testing.T) {
-	d1 := tree(t, map[string]string{"etc/shadow": "root:" + md5Admin + ":1:0:99999:7:::\n", "etc/shadow.bak": "x:1\nroot:" + md5Admin + ":1:0:99999:7:::\n"})
-	d2 := tree(t, map[string]string{"etc/shadow": "root:" + md5Admin + ":1:0:99999:7:::\n"})
+	d1 := testcorpus.Tree(t, map[string]string{"etc/shadow": "root:" + md5Admin + ":1:0:99999:7:::\n", "etc/shadow.bak": "x:1\nroot:" + md5Admin + ":1:0:99999:7:::\n"})
+	d2 := testcorpus.Tree(t, map[string]string{"etc/shadow": "root:" + md5Admin + ":1:0:99999:7:::\n"})
 	tg := analyzers.NewTarget([]*extract.Layer{
 		{ID: "L1", Path: "a", Kind: "filesystem", Root: d1},
 		{ID: "L2", Path: "b", Kind: "filesystem", Root: d2},
@@ -422,11 +379,11 @@ func TestDedupAcrossLayers(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	dir := tree(t, map[string]string{"etc/shadow": "root:" + slowSecret + ":1:0:99999:7:::\n"})
+	dir := testcorpus.Tree(t, map[string]string{"etc/shadow": "root:" + slowSecret + ":1:0:99999:7:::\n"})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := New(Options{SlowCap: 1000}).Analyze(ctx, dirTarget(t, dir))
+	_, err := New(Options{SlowCap: 1000}).Analyze(ctx, testcorpus.DirTarget(t, dir))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
@@ -440,8 +397,8 @@ func TestMaxHashes(t *testing.T) {
 	for _, h := range []string{md5Admin, md5Strong, md5Operator123} {
 		lines = append(lines, "u"+fmt.Sprint(len(lines))+":"+h+":1:0:99999:7:::")
 	}
-	dir := tree(t, map[string]string{"etc/shadow": strings.Join(lines, "\n")})
-	fs, err := New(Options{MaxHashes: 1}).Analyze(context.Background(), dirTarget(t, dir))
+	dir := testcorpus.Tree(t, map[string]string{"etc/shadow": strings.Join(lines, "\n")})
+	fs, err := New(Options{MaxHashes: 1}).Analyze(context.Background(), testcorpus.DirTarget(t, dir))
 	if err == nil || !strings.Contains(err.Error(), "2 were not checked") {
 		t.Fatalf("err = %v, want a not-checked error", err)
 	}
@@ -452,14 +409,14 @@ func TestMaxHashes(t *testing.T) {
 
 // symlinked /etc/passwd is followed inside the layer for the shell lookup.
 func TestShellLookupFollowsSymlink(t *testing.T) {
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"etc/shadow":       "daemon::1:0:99999:7:::\n",
 		"usr/etc/passwd.d": "daemon:x:1:1::/:/bin/false\n",
 	})
 	if err := os.Symlink("../usr/etc/passwd.d", filepath.Join(dir, "etc", "passwd")); err != nil {
 		t.Fatal(err)
 	}
-	if fs := analyze(t, Options{}, dirTarget(t, dir)); len(fs) != 0 {
+	if fs := analyze(t, Options{}, testcorpus.DirTarget(t, dir)); len(fs) != 0 {
 		t.Fatalf("want the nologin shell found through the symlink, got %v", keys(fs))
 	}
 }
@@ -480,8 +437,8 @@ func BenchmarkCrackMD5(b *testing.B) {
 	list := passwords.Defaults()
 	last := list[len(list)-1]
 	hash := md5Hash(b, last)
-	dir := tree(b, map[string]string{"etc/shadow": "zz:" + hash + ":1:0:99999:7:::\n"})
-	tg := dirTarget(b, dir)
+	dir := testcorpus.Tree(b, map[string]string{"etc/shadow": "zz:" + hash + ":1:0:99999:7:::\n"})
+	tg := testcorpus.DirTarget(b, dir)
 	a := New(Options{})
 	b.ResetTimer()
 	for b.Loop() {
@@ -495,7 +452,7 @@ func BenchmarkCrackMD5(b *testing.B) {
 
 func BenchmarkAnalyze(b *testing.B) {
 	img := filepath.Join(repoRoot(), "testdata", "firmware", "rootfs.tar")
-	tg := extractTarget(b, img)
+	tg := testcorpus.ExtractTarget(b, img)
 	a := New(Options{})
 	b.ResetTimer()
 	for b.Loop() {

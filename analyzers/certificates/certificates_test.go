@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -241,26 +242,6 @@ func TestTraps(t *testing.T) {
 	}
 }
 
-func sharedFirmware(t testing.TB, rel string) string {
-	p := filepath.Join("..", "..", "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
-
-func extractTarget(t testing.TB, image string) *analyzers.Target {
-	t.Helper()
-	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
-	if err != nil {
-		t.Fatalf("extract %s: %v", image, err)
-	}
-	return analyzers.NewTarget(res.Layers)
-}
-
 func TestRealImages(t *testing.T) {
 	for _, rel := range []string{
 		"real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin",
@@ -268,7 +249,7 @@ func TestRealImages(t *testing.T) {
 		"real/tplink_mr3020_v1_3.17.2_testroot.tpl",
 	} {
 		t.Run(filepath.Base(rel), func(t *testing.T) {
-			tg := extractTarget(t, sharedFirmware(t, rel))
+			tg := testcorpus.ExtractTarget(t, testcorpus.Shared(t, rel))
 			if len(tg.Files()) < 3 {
 				t.Fatalf("only %d files extracted", len(tg.Files()))
 			}
@@ -290,7 +271,7 @@ func TestRealImages(t *testing.T) {
 			}
 		})
 	}
-	dir := sharedFirmware(t, "iotgoat-overlay")
+	dir := testcorpus.Shared(t, "iotgoat-overlay")
 	l := &extract.Layer{ID: "L1", Path: "iotgoat-overlay", Kind: "filesystem", Root: dir, Format: "dir"}
 	if fs := analyze(t, analyzers.NewTarget([]*extract.Layer{l})); len(fs) != 0 {
 		t.Errorf("iotgoat-overlay: want no certificate findings, got:\n%s", summary(fs))
@@ -298,7 +279,7 @@ func TestRealImages(t *testing.T) {
 }
 
 func BenchmarkCertificatesWR841N(b *testing.B) {
-	tg := extractTarget(b, sharedFirmware(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin"))
+	tg := testcorpus.ExtractTarget(b, testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin"))
 	a := New(scanDate)
 	b.ResetTimer()
 	for b.Loop() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,36 +16,6 @@ import (
 	"github.com/fwaudit/fwaudit/extract"
 	rules "github.com/fwaudit/fwaudit/rules/components"
 )
-
-func repoRoot() string { return filepath.Join("..", "..") }
-
-// sharedFirmware returns ../shared/firmware/<rel> or skips (fails in CI).
-func sharedFirmware(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(), "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
-
-// tree writes files (path → content) under a new temp dir.
-func tree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		host := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(host, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func layer(dir, kind, p string) *extract.Layer {
 	return &extract.Layer{ID: "L1", Path: p, Kind: kind, Root: dir, Format: "test"}
@@ -81,7 +52,7 @@ func find(cs []Component, name, version string) *Component {
 const elfHdr = "\x7fELF\x01\x02\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00"
 
 func TestCatalogSynthetic(t *testing.T) {
-	fsDir := tree(t, map[string]string{
+	fsDir := testcorpus.Tree(t, map[string]string{
 		"bin/busybox":                elfHdr + "\x00BusyBox v1.01 (2015.03.10-07:17+0000) multi-call binary\x00gzip\x00 deflate 1.2.4\x00",
 		"sbin/busybox2":              elfHdr + "\x00BusyBox v1.01 (2015.03.10-07:17+0000) Built-in shell (msh)\x00",
 		"usr/sbin/dropbearmulti":     elfHdr + "\x00Dropbear sshd v%s\x00SSH-2.0-dropbear_2012.55\x00SSH-2.0-dropbear_2012.55\x00",
@@ -98,7 +69,7 @@ func TestCatalogSynthetic(t *testing.T) {
 		"usr/lib/libssl.so.0.9.7":    elfHdr + "\x00SSLv3 part of OpenSSL 0.9.7f 22 Mar 2005\x00",
 		"usr/bin/openssl-vendorcopy": elfHdr + "\x00OpenSSL 0.9.7f 22 Mar 2005\x00",
 	})
-	blobDir := tree(t, map[string]string{
+	blobDir := testcorpus.Tree(t, map[string]string{
 		"kernel": "\x00\x00Linux version 2.6.31 (tomcat@buildserver) (gcc version 4.3.3 (GCC) ) #35\x00",
 		"boot":   "\x00U-Boot 1.1.4 (Mar 10 2015 - 15:00:39)\x00",
 		"elfish": elfHdr + "BusyBox v1.31.0 (2019-06-10 15:54:51 CEST)\x00",
@@ -149,7 +120,7 @@ func TestCatalogEmptyAndVanished(t *testing.T) {
 	if cs := catalog(t, analyzers.NewTarget(nil)); len(cs) != 0 {
 		t.Fatalf("empty target: %+v", cs)
 	}
-	dir := tree(t, map[string]string{"bin/busybox": elfHdr + "\x00BusyBox v1.01 (x)\x00", "bin/b2": elfHdr + "\x00BusyBox v1.02 (x)\x00"})
+	dir := testcorpus.Tree(t, map[string]string{"bin/busybox": elfHdr + "\x00BusyBox v1.01 (x)\x00", "bin/b2": elfHdr + "\x00BusyBox v1.02 (x)\x00"})
 	tg := analyzers.NewTarget([]*extract.Layer{layer(dir, "filesystem", "fs")})
 	// replace one file with a symlink after indexing: it is not followed
 	os.Remove(filepath.Join(dir, "bin", "b2"))
@@ -162,7 +133,7 @@ func TestCatalogEmptyAndVanished(t *testing.T) {
 }
 
 func TestCatalogCancelled(t *testing.T) {
-	dir := tree(t, map[string]string{"bin/busybox": elfHdr + "\x00BusyBox v1.01 (x)\x00"})
+	dir := testcorpus.Tree(t, map[string]string{"bin/busybox": elfHdr + "\x00BusyBox v1.01 (x)\x00"})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Catalog(ctx, analyzers.NewTarget([]*extract.Layer{layer(dir, "filesystem", "fs")}), nil); err == nil {
@@ -182,7 +153,7 @@ func TestCatalogCustomRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"usr/sbin/acmed": elfHdr + "ACME daemon v1.2\x00BusyBox v1.01 (x)\x00",
 		"usr/sbin/other": elfHdr + "ACME daemon v9.9\x00",
 	})
@@ -205,15 +176,6 @@ func TestVersionLess(t *testing.T) {
 }
 
 // --- real firmware ---
-
-func extractTarget(t testing.TB, image string) *analyzers.Target {
-	t.Helper()
-	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
-	if err != nil {
-		t.Fatalf("extract %s: %v", image, err)
-	}
-	return analyzers.NewTarget(res.Layers)
-}
 
 func TestCatalogRealFirmware(t *testing.T) {
 	cases := []struct {
@@ -262,8 +224,8 @@ func TestCatalogRealFirmware(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(filepath.Base(c.image), func(t *testing.T) {
-			img := sharedFirmware(t, c.image)
-			cs := catalog(t, extractTarget(t, img))
+			img := testcorpus.Shared(t, c.image)
+			cs := catalog(t, testcorpus.ExtractTarget(t, img))
 			for _, c := range cs {
 				for _, l := range c.Locations {
 					t.Logf("%s %s  %s %s @%d [%s] %q", c.Name, c.Version, l.Layer, l.Path, l.Offset, l.Rule, l.Evidence)
@@ -306,7 +268,7 @@ func TestCatalogRealFirmware(t *testing.T) {
 func TestCatalogBareBusyBox(t *testing.T) {
 	for _, arch := range []string{"arm", "mips"} {
 		t.Run(arch, func(t *testing.T) {
-			src := sharedFirmware(t, "real/busybox-1.31.0-"+arch)
+			src := testcorpus.Shared(t, "real/busybox-1.31.0-"+arch)
 			data, err := os.ReadFile(src)
 			if err != nil {
 				t.Fatal(err)
@@ -324,7 +286,7 @@ func TestCatalogBareBusyBox(t *testing.T) {
 }
 
 func BenchmarkCatalogWR841N(b *testing.B) {
-	img := sharedFirmware(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	img := testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
 	res, err := extract.Extract(context.Background(), img, b.TempDir(), extract.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -400,7 +362,7 @@ func TestCatalogLinkedCopy(t *testing.T) {
 	if got := dtNeeded(elfNeeding([]string{"libcrypto.so.3", "libc.so.6"}, "")); !slices.Equal(got, []string{"libcrypto.so.3", "libc.so.6"}) {
 		t.Fatalf("dtNeeded = %q", got)
 	}
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"usr/sbin/hostapd":        string(elfNeeding([]string{"libcrypto.so.3", "libc.so.6"}, text)),
 		"usr/lib/libssl.so.3":     string(elfNeeding([]string{"libcrypto.so.3"}, "\x00OpenSSL 3.0.19 27 Jan 2026\x00")),
 		"usr/sbin/static-openssl": string(elfNeeding([]string{"libc.so.6"}, "\x00OpenSSL 1.0.2u  20 Dec 2019\x00")),

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,48 +32,9 @@ const (
 
 func repoRoot() string { return filepath.Join("..", "..") }
 
-func sharedFirmware(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(), "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
-
-func tree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		host := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		mode := os.FileMode(0o644)
-		if strings.HasPrefix(c, "#!") {
-			mode = 0o755
-		}
-		if err := os.WriteFile(host, []byte(c), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func dirTarget(dir string) *analyzers.Target {
 	l := &extract.Layer{ID: "L1", Path: "test", Kind: "filesystem", Root: dir, Format: "test"}
 	return analyzers.NewTarget([]*extract.Layer{l})
-}
-
-func extractTarget(t testing.TB, image string) *analyzers.Target {
-	t.Helper()
-	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
-	if err != nil {
-		t.Fatalf("extract %s: %v", image, err)
-	}
-	return analyzers.NewTarget(res.Layers)
 }
 
 func run(t testing.TB, tg *analyzers.Target) []analyzers.Finding {
@@ -161,7 +123,7 @@ func TestFixtureRootfs(t *testing.T) {
 			if _, err := os.Stat(p); err != nil {
 				t.Fatalf("fixture missing: %v", err)
 			}
-			fs := run(t, extractTarget(t, p))
+			fs := run(t, testcorpus.ExtractTarget(t, p))
 			wantKeys(t, fs, want)
 			noLeak(t, fs, "ppp-secret-123")
 			wan := find(fs, "config-password", "/etc/config/default.conf", 36)
@@ -220,7 +182,7 @@ func digest(user, realm, pw string) string {
 // traps next to them.
 func TestEveryRule(t *testing.T) {
 	salt := []byte("0123456789ab")
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"etc/ppp/pap-secrets":        "# client server secret\n\"isp\"\t*\t\"Lit3ral-PPP\"\n*\t*\t\"\"\n",
 		"etc/wpa_supplicant.conf":    "network={\n\tssid=\"home\"\n\tpsk=\"Wifi-Literal-9\"\n}\n#psk=\"commented out\"\n",
 		"etc/hostapd.conf":           "interface=wlan0\nwpa_passphrase=12345678\n",
@@ -328,7 +290,7 @@ func TestSecretFileOutsideLayer(t *testing.T) {
 	if err := os.WriteFile(outside, []byte("Host-Secret-1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir := tree(t, map[string]string{
+	dir := testcorpus.Tree(t, map[string]string{
 		"etc/init.d/x": "#!/bin/sh\nP=$(cat /etc/link)\ncurl -u a:$P http://h/\n",
 	})
 	if err := os.Symlink(outside, filepath.Join(dir, "etc", "link")); err != nil {
@@ -345,7 +307,7 @@ func TestMaxHashes(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		fmt.Fprintf(&b, "u%d:%s\n", i, shaPw(fmt.Sprintf("Strong-%d-pw", i)))
 	}
-	dir := tree(t, map[string]string{"etc/.htpasswd": b.String()})
+	dir := testcorpus.Tree(t, map[string]string{"etc/.htpasswd": b.String()})
 	fs, err := NewWith(Options{MaxHashes: 2}).Analyze(context.Background(), dirTarget(dir))
 	if err == nil || !strings.Contains(err.Error(), "3 were not tried") {
 		t.Errorf("err = %v, want 3 not tried", err)
@@ -377,7 +339,7 @@ func TestCostlyHashes(t *testing.T) {
 	for i, h := range costly {
 		fmt.Fprintf(&b, "u%d:%s\n", i, h)
 	}
-	dir := tree(t, map[string]string{"etc/mosquitto/passwd": b.String()})
+	dir := testcorpus.Tree(t, map[string]string{"etc/mosquitto/passwd": b.String()})
 	start := time.Now()
 	fs := run(t, dirTarget(dir))
 	if d := time.Since(start); d > 5*time.Second {
@@ -394,7 +356,7 @@ func TestCostlyHashes(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	dir := tree(t, map[string]string{"etc/ppp/pap-secrets": "a * b-Secret-1\n"})
+	dir := testcorpus.Tree(t, map[string]string{"etc/ppp/pap-secrets": "a * b-Secret-1\n"})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := New().Analyze(ctx, dirTarget(dir)); err == nil {
@@ -407,7 +369,7 @@ func TestCancel(t *testing.T) {
 // with no password (the cfm binary supplies the default) and sets the SNMP
 // communities public (read) / private (write).
 func TestZyXEL(t *testing.T) {
-	tg := extractTarget(t, sharedFirmware(t, "real/zyxel_p663h51_rootfs_squashfs_v2.bin"))
+	tg := testcorpus.ExtractTarget(t, testcorpus.Shared(t, "real/zyxel_p663h51_rootfs_squashfs_v2.bin"))
 	fs := run(t, tg)
 	wantKeys(t, fs, []string{
 		"ppp-secret high /etc/ppp/pap-secrets:3",
@@ -437,13 +399,13 @@ func TestZyXEL(t *testing.T) {
 // pages that read password fields in JavaScript
 // (var password = $("pcPassword").value).
 func TestWR841NQuiet(t *testing.T) {
-	fs := run(t, extractTarget(t, sharedFirmware(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")))
+	fs := run(t, testcorpus.ExtractTarget(t, testcorpus.Shared(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")))
 	wantKeys(t, fs, nil)
 }
 
 // TestMR3020Quiet: a tiny placeholder file system with no secrets.
 func TestMR3020Quiet(t *testing.T) {
-	fs := run(t, extractTarget(t, sharedFirmware(t, "real/tplink_mr3020_v1_3.17.2_testroot.tpl")))
+	fs := run(t, testcorpus.ExtractTarget(t, testcorpus.Shared(t, "real/tplink_mr3020_v1_3.17.2_testroot.tpl")))
 	wantKeys(t, fs, nil)
 }
 
@@ -454,7 +416,7 @@ func TestMR3020Quiet(t *testing.T) {
 // name password fields. The credentials analyzer must find nothing, and
 // still read the files it would report (checked by adding a PSK to a copy).
 func TestIoTGoat(t *testing.T) {
-	src := sharedFirmware(t, "iotgoat-overlay")
+	src := testcorpus.Shared(t, "iotgoat-overlay")
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
@@ -482,13 +444,13 @@ func TestIoTGoat(t *testing.T) {
 // environment without secrets) is read, and a password in an environment
 // block is reported from it.
 func TestUBootEnvLayer(t *testing.T) {
-	fs := run(t, extractTarget(t, filepath.Join(repoRoot(), "testdata", "firmware", "flash.bin")))
+	fs := run(t, testcorpus.ExtractTarget(t, filepath.Join(repoRoot(), "testdata", "firmware", "flash.bin")))
 	for _, f := range fs {
 		if f.Rule == "uboot-env-password" {
 			t.Errorf("flash.bin environment has no password: %s %s", key(f), f.Evidence)
 		}
 	}
-	dir := tree(t, map[string]string{"uboot-env.txt": "bootdelay=1\nbootstopkey=admin\n"})
+	dir := testcorpus.Tree(t, map[string]string{"uboot-env.txt": "bootdelay=1\nbootstopkey=admin\n"})
 	tg := analyzers.NewTarget([]*extract.Layer{{ID: "L3", Path: "flash > uboot-env@0xf0000", Kind: "filesystem", Format: "uboot-env", Root: dir}})
 	fs = run(t, tg)
 	if len(fs) != 1 || fs[0].Severity != analyzers.High || !strings.Contains(fs[0].Evidence, `bootstopkey = "admin"`) || fs[0].Layer != "flash > uboot-env@0xf0000" {
@@ -497,7 +459,7 @@ func TestUBootEnvLayer(t *testing.T) {
 }
 
 func BenchmarkCredentialsWR841N(b *testing.B) {
-	tg := extractTarget(b, sharedFirmware(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin"))
+	tg := testcorpus.ExtractTarget(b, testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin"))
 	a := New()
 	for b.Loop() {
 		if _, err := a.Analyze(context.Background(), tg); err != nil {

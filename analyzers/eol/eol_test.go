@@ -2,8 +2,7 @@ package eol
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"slices"
 	"strings"
 	"testing"
@@ -231,25 +230,13 @@ func TestLocationsAndOrder(t *testing.T) {
 
 // --- real firmware ---
 
-func sharedFirmware(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
-
 // TestWR841N: every component EXPECTED.md lists for the TP-Link WR841N v10
 // image is reported end-of-life or stale ("All are end-of-life").
 func TestWR841N(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real firmware extraction")
 	}
-	image := sharedFirmware(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	image := testcorpus.Shared(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
 	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
 	if err != nil {
 		t.Fatalf("extract: %v", err)

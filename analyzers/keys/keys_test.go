@@ -7,6 +7,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"fmt"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -18,20 +19,6 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/extract"
 )
-
-func repoRoot() string { return filepath.Join("..", "..") }
-
-// sharedFirmware returns ../shared/firmware/<rel> or skips (fails in CI).
-func sharedFirmware(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(), "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
 
 // dirTarget builds a Target over files (path → content) laid out like a
 // file-system layer.
@@ -49,15 +36,6 @@ func dirTarget(t testing.TB, files map[string]string) *analyzers.Target {
 	}
 	l := &extract.Layer{ID: "L1", Path: "test", Kind: "filesystem", Root: dir, Format: "test"}
 	return analyzers.NewTarget([]*extract.Layer{l})
-}
-
-func extractTarget(t testing.TB, image string) *analyzers.Target {
-	t.Helper()
-	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
-	if err != nil {
-		t.Fatalf("extract %s: %v", image, err)
-	}
-	return analyzers.NewTarget(res.Layers)
 }
 
 func analyze(t testing.TB, tg *analyzers.Target) []analyzers.Finding {
@@ -568,8 +546,8 @@ func TestHostileAnchorsBounded(t *testing.T) {
 // Real samples.
 
 func TestZyXELRealImage(t *testing.T) {
-	img := sharedFirmware(t, "real/zyxel_p663h51_rootfs_squashfs_v2.bin")
-	tg := extractTarget(t, img)
+	img := testcorpus.Shared(t, "real/zyxel_p663h51_rootfs_squashfs_v2.bin")
+	tg := testcorpus.ExtractTarget(t, img)
 	// the traps are present in the image
 	var traps int
 	for _, f := range tg.Files() {
@@ -598,8 +576,8 @@ func TestZyXELRealImage(t *testing.T) {
 }
 
 func TestTPLinkWR841NNoKeys(t *testing.T) {
-	img := sharedFirmware(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
-	tg := extractTarget(t, img)
+	img := testcorpus.Shared(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	tg := testcorpus.ExtractTarget(t, img)
 	var seen bool
 	for _, f := range tg.Files() {
 		if f.Path == "/usr/sbin/dropbearmulti" {
@@ -619,8 +597,8 @@ func TestTPLinkWR841NNoKeys(t *testing.T) {
 }
 
 func BenchmarkKeysWR841N(b *testing.B) {
-	img := sharedFirmware(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
-	tg := extractTarget(b, img)
+	img := testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	tg := testcorpus.ExtractTarget(b, img)
 	a := New()
 	var bytes int64
 	for _, f := range tg.Files() {
@@ -698,7 +676,7 @@ func TestUnpackedCopyReportedOnce(t *testing.T) {
 }
 
 func TestMR3020NoKeys(t *testing.T) {
-	tg := extractTarget(t, sharedFirmware(t, "real/tplink_mr3020_v1_3.17.2_testroot.tpl"))
+	tg := testcorpus.ExtractTarget(t, testcorpus.Shared(t, "real/tplink_mr3020_v1_3.17.2_testroot.tpl"))
 	if len(tg.Files()) == 0 {
 		t.Fatal("nothing unpacked")
 	}

@@ -3,6 +3,7 @@ package services
 import (
 	"context"
 	"fmt"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,56 +17,6 @@ import (
 )
 
 func repoRoot() string { return filepath.Join("..", "..") }
-
-// sharedFirmware returns ../shared/firmware/<rel> or skips (fails in CI).
-func sharedFirmware(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(), "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
-
-func dirTarget(t testing.TB, dir string) *analyzers.Target {
-	t.Helper()
-	l := &extract.Layer{ID: "L1", Path: "test", Kind: "filesystem", Root: dir, Format: "test"}
-	return analyzers.NewTarget([]*extract.Layer{l})
-}
-
-// tree writes files (path → content; "->target" makes a symlink) under a
-// new temp dir.
-func tree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		host := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(c, "->") {
-			if err := os.Symlink(c[2:], host); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(host, []byte(c), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-func extractTarget(t testing.TB, image string) *analyzers.Target {
-	t.Helper()
-	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
-	if err != nil {
-		t.Fatalf("extract %s: %v", image, err)
-	}
-	return analyzers.NewTarget(res.Layers)
-}
 
 func analyze(t testing.TB, tg *analyzers.Target) []analyzers.Finding {
 	t.Helper()
@@ -111,12 +62,12 @@ func expectKeys(t *testing.T, fs []analyzers.Finding, want ...string) {
 
 func scan(t *testing.T, files map[string]string) []analyzers.Finding {
 	t.Helper()
-	return analyze(t, dirTarget(t, tree(t, files)))
+	return analyze(t, testcorpus.DirTarget(t, testcorpus.Tree(t, files)))
 }
 
 // The fixture rootfs's /etc/init.d/rcS starts "telnetd -l /bin/sh" and httpd.
 func TestFixtureRootfs(t *testing.T) {
-	fs := analyze(t, extractTarget(t, filepath.Join(repoRoot(), "testdata", "firmware", "rootfs.tar")))
+	fs := analyze(t, testcorpus.ExtractTarget(t, filepath.Join(repoRoot(), "testdata", "firmware", "rootfs.tar")))
 	expectKeys(t, fs, "telnetd-shell /etc/init.d/rcS:7", "http-server /etc/init.d/rcS:8")
 	f := find(fs, "telnetd-shell", "/etc/init.d/rcS", 7)
 	if f == nil {
@@ -360,7 +311,7 @@ func TestRedaction(t *testing.T) {
 // Links that point outside the layer are resolved inside it: an absolute
 // link to a host folder holding a start script finds nothing.
 func TestLinksStayInLayer(t *testing.T) {
-	outside := tree(t, map[string]string{"S10evil": "telnetd -l /bin/sh\n", "rcS": "telnetd -l /bin/sh\n"})
+	outside := testcorpus.Tree(t, map[string]string{"S10evil": "telnetd -l /bin/sh\n", "rcS": "telnetd -l /bin/sh\n"})
 	fs := scan(t, map[string]string{
 		"etc/rc.d":       "->" + outside,
 		"etc/init.d/rcS": "->" + filepath.Join(outside, "rcS"),
@@ -388,7 +339,7 @@ func TestWalkBound(t *testing.T) {
 		fmt.Fprintf(&b, "f%d() { f%d; f%d; f%d; }\n", i, i-1, i-1, i-1)
 	}
 	b.WriteString("f29\n")
-	tg := dirTarget(t, tree(t, map[string]string{"etc/init.d/rcS": b.String()}))
+	tg := testcorpus.DirTarget(t, testcorpus.Tree(t, map[string]string{"etc/init.d/rcS": b.String()}))
 	fs, err := New().Analyze(context.Background(), tg)
 	if err == nil || !strings.Contains(err.Error(), "walk bounds") {
 		t.Errorf("error %v", err)
@@ -397,7 +348,7 @@ func TestWalkBound(t *testing.T) {
 }
 
 func TestNonFilesystemLayersIgnored(t *testing.T) {
-	dir := tree(t, map[string]string{"etc/init.d/rcS": "telnetd -l /bin/sh\n"})
+	dir := testcorpus.Tree(t, map[string]string{"etc/init.d/rcS": "telnetd -l /bin/sh\n"})
 	l := &extract.Layer{ID: "L1", Path: "blob", Kind: "stream", Root: dir, Format: "gzip"}
 	if fs := analyze(t, analyzers.NewTarget([]*extract.Layer{l})); len(fs) != 0 {
 		t.Errorf("findings in a stream layer: %v", keys(fs))
@@ -405,7 +356,7 @@ func TestNonFilesystemLayersIgnored(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	tg := dirTarget(t, tree(t, map[string]string{"etc/init.d/rcS": "telnetd\n"}))
+	tg := testcorpus.DirTarget(t, testcorpus.Tree(t, map[string]string{"etc/init.d/rcS": "telnetd\n"}))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := New().Analyze(ctx, tg); err == nil {
@@ -421,8 +372,8 @@ func TestCancel(t *testing.T) {
 // LAN in its service-control list and UPnP; SNMP is allowed from the LAN
 // but its agent is disabled (snmp state="disable"), so that finding is low.
 func TestZyXEL(t *testing.T) {
-	img := sharedFirmware(t, "real/zyxel_p663h51_rootfs_squashfs_v2.bin")
-	fs := analyze(t, extractTarget(t, img))
+	img := testcorpus.Shared(t, "real/zyxel_p663h51_rootfs_squashfs_v2.bin")
+	fs := analyze(t, testcorpus.ExtractTarget(t, img))
 	expectKeys(t, fs,
 		"console-root-shell /etc/inittab:2",
 		"console-root-shell /etc/inittab:3",
@@ -449,8 +400,8 @@ func TestZyXEL(t *testing.T) {
 // which no script shows). getty on ttyS0 asks for a login. The commented
 // lines (#insmod, #ifconfig, #mount) are silent.
 func TestWR841N(t *testing.T) {
-	img := sharedFirmware(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
-	fs := analyze(t, extractTarget(t, img))
+	img := testcorpus.Shared(t, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	fs := analyze(t, testcorpus.ExtractTarget(t, img))
 	expectKeys(t, fs, "http-server /etc/rc.d/rcS:37")
 	if len(fs) == 1 && (!strings.Contains(fs[0].Message, "via /etc/inittab:1") || !strings.Contains(fs[0].Layer, "squashfs")) {
 		t.Errorf("message %q layer %q", fs[0].Message, fs[0].Layer)
@@ -460,7 +411,7 @@ func TestWR841N(t *testing.T) {
 // IoTGoat: /etc/rc.local starts telnetd on port 65534; /etc/config/upnpd
 // enables UPnP with secure_mode 0.
 func TestIoTGoatOverlay(t *testing.T) {
-	src := sharedFirmware(t, "iotgoat-overlay")
+	src := testcorpus.Shared(t, "iotgoat-overlay")
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
@@ -474,8 +425,8 @@ func TestIoTGoatOverlay(t *testing.T) {
 }
 
 func BenchmarkServicesWR841N(b *testing.B) {
-	img := sharedFirmware(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
-	tg := extractTarget(b, img)
+	img := testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	tg := testcorpus.ExtractTarget(b, img)
 	a := New()
 	b.ResetTimer()
 	for b.Loop() {

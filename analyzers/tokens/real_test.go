@@ -2,7 +2,7 @@ package tokens
 
 import (
 	"context"
-	"os"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,29 +10,6 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/extract"
 )
-
-func repoRoot() string { return filepath.Join("..", "..") }
-
-// sharedFirmware returns ../shared/firmware/<rel> or skips (fails in CI).
-func sharedFirmware(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(), "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
-
-func extractTarget(t testing.TB, image string) *analyzers.Target {
-	t.Helper()
-	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
-	if err != nil {
-		t.Fatalf("extract %s: %v", image, err)
-	}
-	return analyzers.NewTarget(res.Layers)
-}
 
 func summary(fs []analyzers.Finding) string {
 	var b strings.Builder
@@ -52,7 +29,7 @@ func TestRealImagesNoTokens(t *testing.T) {
 		"real/tplink_mr3020_v1_3.17.2_testroot.tpl",
 	} {
 		t.Run(filepath.Base(rel), func(t *testing.T) {
-			tg := extractTarget(t, sharedFirmware(t, rel))
+			tg := testcorpus.ExtractTarget(t, testcorpus.Shared(t, rel))
 			if len(tg.Files()) < 3 {
 				t.Fatalf("only %d files extracted", len(tg.Files()))
 			}
@@ -70,7 +47,7 @@ func TestRealImagesNoTokens(t *testing.T) {
 }
 
 func TestIoTGoatOverlayNoTokens(t *testing.T) {
-	dir := sharedFirmware(t, "iotgoat-overlay")
+	dir := testcorpus.Shared(t, "iotgoat-overlay")
 	l := &extract.Layer{ID: "L1", Path: "iotgoat-overlay", Kind: "filesystem", Root: dir, Format: "dir"}
 	tg := analyzers.NewTarget([]*extract.Layer{l})
 	if len(tg.Files()) == 0 {
@@ -86,7 +63,7 @@ func TestIoTGoatOverlayNoTokens(t *testing.T) {
 }
 
 func BenchmarkTokensWR841N(b *testing.B) {
-	tg := extractTarget(b, sharedFirmware(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin"))
+	tg := testcorpus.ExtractTarget(b, testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin"))
 	var n int64
 	for _, f := range tg.Files() {
 		n += f.Size

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,34 +14,6 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/extract"
 )
-
-func repoRoot() string { return filepath.Join("..", "..") }
-
-func sharedFirmware(t testing.TB, rel string) string {
-	p := filepath.Join(repoRoot(), "..", "shared", "firmware", rel)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real sample missing in CI: %v", err)
-		}
-		t.Skipf("real sample not available: %v", err)
-	}
-	return p
-}
-
-func tree(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		host := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(host), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(host, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func layerTarget(dir, name string) *analyzers.Target {
 	l := &extract.Layer{ID: "L1", Path: name, Kind: "filesystem", Root: dir, Format: "test"}
@@ -79,7 +52,7 @@ func expectKeys(t *testing.T, fs []analyzers.Finding, want ...string) {
 }
 
 func TestScriptsAndConfigs(t *testing.T) {
-	fs := analyze(t, layerTarget(tree(t, map[string]string{
+	fs := analyze(t, layerTarget(testcorpus.Tree(t, map[string]string{
 		"usr/sbin/fw_check": "#!/bin/sh\n" +
 			"# curl -k https://old.vendor.com\n" +
 			"curl -sk -o /tmp/fw.bin https://cloud.vendor.com/fw\n" +
@@ -114,7 +87,7 @@ func TestScriptsAndConfigs(t *testing.T) {
 
 // A credential in a URL is redacted and is the fingerprint.
 func TestRedaction(t *testing.T) {
-	fs := analyze(t, layerTarget(tree(t, map[string]string{
+	fs := analyze(t, layerTarget(testcorpus.Tree(t, map[string]string{
 		"etc/update.sh": "wget http://admin:T0pS3cret@fw.vendor.com/firmware.bin\n",
 	}), "test"))
 	expectKeys(t, fs, "http-firmware-url /etc/update.sh:1")
@@ -128,7 +101,7 @@ func TestRedaction(t *testing.T) {
 
 // IoTGoat's /etc/config/wireless ships an open access point.
 func TestIoTGoatOverlay(t *testing.T) {
-	src := sharedFirmware(t, "iotgoat-overlay")
+	src := testcorpus.Shared(t, "iotgoat-overlay")
 	dir := t.TempDir()
 	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 		t.Fatal(err)
@@ -140,15 +113,6 @@ func TestIoTGoatOverlay(t *testing.T) {
 	}
 }
 
-func extractTarget(t testing.TB, image string) *analyzers.Target {
-	t.Helper()
-	res, err := extract.Extract(context.Background(), image, t.TempDir(), extract.Options{})
-	if err != nil {
-		t.Fatalf("extract %s: %v", image, err)
-	}
-	return analyzers.NewTarget(res.Layers)
-}
-
 // The real vendor images carry no scripts that switch TLS checks off or
 // fetch over plain HTTP, and no Wi-Fi configuration on disk (it lives in
 // flash): their many documentation links, help pages and XML must stay
@@ -156,7 +120,7 @@ func extractTarget(t testing.TB, image string) *analyzers.Target {
 func TestRealImagesSilent(t *testing.T) {
 	for _, img := range []string{"real/zyxel_p663h51_rootfs_squashfs_v2.bin", "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin"} {
 		t.Run(filepath.Base(img), func(t *testing.T) {
-			tg := extractTarget(t, sharedFirmware(t, img))
+			tg := testcorpus.ExtractTarget(t, testcorpus.Shared(t, img))
 			texts := 0
 			for _, f := range tg.Files() {
 				if f.Layer.IsFilesystem() && tg.Classify(f) == analyzers.ClassText {
