@@ -21,6 +21,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"github.com/fwaudit/fwaudit/rules/glob"
 	"regexp"
 	"strings"
 	"sync"
@@ -174,7 +175,7 @@ func (r *Rule) compile() error {
 		return fmt.Errorf("no files globs")
 	}
 	for _, g := range r.Files {
-		re, err := globRegexp(g)
+		re, err := glob.Compile(g)
 		if err != nil {
 			return err
 		}
@@ -184,7 +185,7 @@ func (r *Rule) compile() error {
 		if strings.Contains(g, "/") {
 			return fmt.Errorf("unless_needs %q: a library name, not a path", g)
 		}
-		re, err := globRegexp(g)
+		re, err := glob.Compile(g)
 		if err != nil {
 			return err
 		}
@@ -262,40 +263,6 @@ func versionIndex(re *regexp.Regexp) int {
 		return 1
 	}
 	return -1
-}
-
-// globRegexp turns a glob into an anchored expression over the path inside
-// the image without its leading "/": "**" spans folders, "*" and "?" do not.
-// A glob without "/" matches the base name.
-func globRegexp(g string) (*regexp.Regexp, error) {
-	if g == "" {
-		return nil, fmt.Errorf("empty glob")
-	}
-	g = strings.TrimPrefix(g, "/")
-	var b strings.Builder
-	b.WriteString("^")
-	if !strings.Contains(g, "/") {
-		b.WriteString("(?:.*/)?")
-	}
-	for i := 0; i < len(g); i++ {
-		c := g[i]
-		switch {
-		case strings.HasPrefix(g[i:], "**/"):
-			b.WriteString("(?:.*/)?")
-			i += 2
-		case strings.HasPrefix(g[i:], "**"):
-			b.WriteString(".*")
-			i++
-		case c == '*':
-			b.WriteString("[^/]*")
-		case c == '?':
-			b.WriteString("[^/]")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
 }
 
 // MatchesPath reports whether the rule's globs select the image path p.

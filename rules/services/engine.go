@@ -2,6 +2,7 @@ package services
 
 import (
 	"fmt"
+	"github.com/fwaudit/fwaudit/rules/glob"
 	"net/netip"
 	"path"
 	"regexp"
@@ -184,7 +185,7 @@ func (r *Rule) compile() error {
 		r.keywords = append(r.keywords, strings.ToLower(k))
 	}
 	for _, g := range r.Files {
-		re, err := globRegexp(g)
+		re, err := glob.Compile(g)
 		if err != nil {
 			return err
 		}
@@ -254,40 +255,6 @@ func (r *Rule) compile() error {
 		return fmt.Errorf("kind %q", r.Kind)
 	}
 	return nil
-}
-
-// globRegexp turns a glob into an expression over the path inside the
-// image without its leading "/": "**" spans folders, "*" and "?" do not. A
-// glob without "/" matches the base name.
-func globRegexp(g string) (*regexp.Regexp, error) {
-	if g == "" {
-		return nil, fmt.Errorf("empty glob")
-	}
-	g = strings.TrimPrefix(g, "/")
-	var b strings.Builder
-	b.WriteString("^")
-	if !strings.Contains(g, "/") {
-		b.WriteString("(?:.*/)?")
-	}
-	for i := 0; i < len(g); i++ {
-		c := g[i]
-		switch {
-		case strings.HasPrefix(g[i:], "**/"):
-			b.WriteString("(?:.*/)?")
-			i += 2
-		case strings.HasPrefix(g[i:], "**"):
-			b.WriteString(".*")
-			i++
-		case c == '*':
-			b.WriteString("[^/]*")
-		case c == '?':
-			b.WriteString("[^/]")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
 }
 
 // MatchesPath reports whether the rule's file globs select image path p.
