@@ -35,6 +35,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	m.compliance(r)
 	m.layers(r)
 	m.findings(r)
+	m.baseline(r)
 	m.components(r)
 	m.analyzers(r)
 	m.stats(r)

@@ -28,7 +28,21 @@ type Report struct {
 	// Compliance holds the verdicts per framework (Code of Practice, ETSI
 	// EN 303 645, UK PSTI, EU CRA) and the overall PSTI line.
 	Compliance *compliance.Result `json:"compliance,omitempty"`
-	Stats      Stats              `json:"stats"`
+	// Suppressed are the findings a baseline accepted: moved out of
+	// Findings, so they neither fail the run nor the compliance verdicts.
+	Suppressed []SuppressedFinding `json:"suppressed,omitempty"`
+	// BaselineProblems are baseline entries that expired or matched no
+	// finding.
+	BaselineProblems []string `json:"baseline_problems,omitempty"`
+	Stats            Stats    `json:"stats"`
+}
+
+// SuppressedFinding is a finding accepted by the baseline.
+type SuppressedFinding struct {
+	Finding       analyzers.Finding `json:"finding"`
+	Justification string            `json:"justification"`
+	// Expires (YYYY-MM-DD) is the last day the baseline entry applies.
+	Expires string `json:"expires,omitempty"`
 }
 
 // Tool identifies the fwaudit build that wrote the report.
