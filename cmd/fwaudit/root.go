@@ -21,10 +21,14 @@ Start with:
   fwaudit extract router.bin -o tree/     just the unpacked layers
 
 Exit codes: 0 the scan completed with no finding at or above --fail-on,
-1 findings at or above --fail-on, 2 usage error or unreadable image.`,
+1 findings at or above --fail-on (or a failing --fail-on-guideline),
+2 usage error, bad configuration or baseline, or unreadable image.
+
+Settings: .fwaudit.yaml; accepted findings: fwaudit baseline create and
+scan --baseline (docs/configuration.md).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newScanCmd(), newExtractCmd(), newDBCmd(), newVersionCmd())
+	root.AddCommand(newScanCmd(), newExtractCmd(), newDBCmd(), newBaselineCmd(), newVersionCmd())
 	return root
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/baseline"
+	"github.com/fwaudit/fwaudit/config"
 	"github.com/fwaudit/fwaudit/report"
 	"github.com/fwaudit/fwaudit/scan"
 	"github.com/fwaudit/fwaudit/vulns"
@@ -35,6 +37,15 @@ type scanFlags struct {
 	stale   int
 	vulnDB  string
 	noVulns bool
+
+	// CI gating and baselines (baseline.go)
+	config          string
+	noConfig        bool
+	baseline        string
+	failOnGuideline []int
+	disableRules    []string
+	threshold       string
+	outputs         []string
 }
 
 func newScanCmd() *cobra.Command {
@@ -48,20 +59,34 @@ analyzer over the unpacked file systems in parallel and reports what it finds.
 Without --out a summary goes to stdout in the --format chosen. With --out DIR
 it writes, per image:
   report.json     the full report (schema: docs/report-schema.md)
-  report.md       the report for people: layers, findings by severity, components
-  sbom.cdx.json   CycloneDX 1.6 SBOM (syft) of every unpacked file system
+  report.md       the report for people: compliance verdicts, layers,
+                  findings by severity, components
+  report.html     one self-contained page for non-technical readers
+  findings.sarif  SARIF 2.1.0 for code-scanning tools (GitHub)
+  sbom.cdx.json   CycloneDX 1.6 SBOM (syft + firmware classifiers)
   sbom.spdx.json  SPDX 2.3 SBOM of the same
+  vulns.cdx.json  CycloneDX with the matched vulnerabilities
+(--outputs or outputs: in .fwaudit.yaml choose among json, markdown, html,
+sarif, sbom.)
 One image goes straight into DIR; several go into DIR/<image name>/ each, one
 after another.
 
 A layer that fails to unpack is reported (with its error) and the rest of the
-image is still analysed. Exit codes: 0 no finding at or above --fail-on,
-1 findings at or above --fail-on, 2 usage error or an image that could not be
-read at all.`,
+image is still analysed. Exit codes: 0 no finding at or above --fail-on and
+no failing --fail-on-guideline, 1 findings at or above --fail-on or a Code of
+Practice guideline of --fail-on-guideline that fails, 2 usage error, a bad
+configuration or baseline, or an image that could not be read at all.
+
+Settings can live in .fwaudit.yaml in the current folder (or --config FILE);
+flags override it. With --baseline FILE (written by "fwaudit baseline
+create"), accepted findings are reported as suppressed and do not fail the
+run. See docs/configuration.md.`,
 		Example: `  fwaudit scan router.bin
   fwaudit scan router.bin --out results/ --fail-on critical
   fwaudit scan *.bin --out results/ --quiet
-  fwaudit scan router.bin --format json > report.json`,
+  fwaudit scan router.bin --format json > report.json
+  fwaudit scan router.bin --fail-on none --fail-on-guideline 1,3
+  fwaudit scan router.bin --baseline .fwaudit-baseline.yaml --out results/`,
 		Args: cobra.MinimumNArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveDefault
@@ -71,8 +96,8 @@ read at all.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&sf.out, "out", "", "folder to write report.json, report.md and the SBOMs into")
-	f.StringVar(&sf.format, "format", "table", "stdout format without --out: table, json or markdown")
+	f.StringVar(&sf.out, "out", "", "folder to write the reports and SBOMs into (see --outputs)")
+	f.StringVar(&sf.format, "format", "table", "stdout format without --out: table, json, markdown or sarif")
 	f.IntVar(&sf.jobs, "jobs", runtime.GOMAXPROCS(0), "analyzers run at once")
 	f.StringVar(&sf.workdir, "workdir", "", "where to unpack (default: a temporary folder, removed afterwards)")
 	f.BoolVar(&sf.keep, "keep-workdir", false, "keep the unpacked layers after the scan (path printed on stderr)")
@@ -85,17 +110,27 @@ read at all.`,
 	f.IntVar(&sf.stale, "stale-years", 0, "a component released more than this many years before the scan date is stale (0 = the rules' default, 5; negative = off)")
 	f.StringVar(&sf.vulnDB, "vuln-db", "", "grype v6 vulnerability database to match against (default: one imported with `fwaudit db import`, else grype's own cache, else the embedded feed)")
 	f.BoolVar(&sf.noVulns, "no-vulns", false, "skip vulnerability matching")
+	f.StringVar(&sf.config, "config", "", "configuration file (default: "+config.FileName+" in the current folder, if any); flags override it")
+	f.BoolVar(&sf.noConfig, "no-config", false, "ignore "+config.FileName+" in the current folder")
+	f.StringVar(&sf.baseline, "baseline", "", "baseline of accepted findings (fwaudit baseline create): they are reported as suppressed and do not fail the run")
+	f.IntSliceVar(&sf.failOnGuideline, "fail-on-guideline", nil, "exit 1 if one of these UK Code of Practice guidelines fails (e.g. 1,3)")
+	f.StringSliceVar(&sf.disableRules, "disable-rule", nil, `drop the findings of this rule ("eol-component"; a parent such as "extraction-anomaly" covers its sub-rules; "eol-*" is a prefix); repeatable`)
+	f.StringVar(&sf.threshold, "compliance-threshold", "medium", "findings at or above this severity fail the compliance items they map to")
+	f.StringSliceVar(&sf.outputs, "outputs", defaultOutputs, "what --out writes: json, markdown, sarif, html, sbom")
 	sf.limits.add(cmd)
-	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
+	if err := applyConfig(cmd, sf); err != nil {
+		return usageErr("%v", err)
+	}
 	switch sf.format {
-	case "table", "json", "markdown":
+	case "table", "json", "markdown", "sarif":
 	default:
-		return usageErr("--format must be table, json or markdown, not %q", sf.format)
+		return usageErr("--format must be table, json, markdown or sarif, not %q", sf.format)
 	}
 	failRank := 99
 	if sf.failOn != "none" {
@@ -108,6 +143,27 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 	if sf.jobs < 1 {
 		return usageErr("--jobs must be at least 1")
 	}
+	if err := config.CheckGuidelines(sf.failOnGuideline); err != nil {
+		return usageErr("--fail-on-guideline: %v", err)
+	}
+	threshold, err := analyzers.ParseSeverity(sf.threshold)
+	if err != nil {
+		return usageErr("--compliance-threshold: %v", err)
+	}
+	if err := checkOutputs(sf.outputs); err != nil {
+		return usageErr("--outputs: %v", err)
+	}
+	for _, r := range sf.disableRules {
+		if r == "" || r == "*" {
+			return usageErr("--disable-rule: %q would disable nothing or everything", r)
+		}
+	}
+	var bl *baseline.File
+	if sf.baseline != "" {
+		if bl, err = baseline.Load(sf.baseline); err != nil {
+			return usageErr("%v", err)
+		}
+	}
 	lim, err := sf.limits.limits()
 	if err != nil {
 		return usageErr("%v", err)
@@ -119,6 +175,10 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 			return usageErr("--scan-date: want YYYY-MM-DD: %v", err)
 		}
 		date = d
+	}
+	today := date
+	if today.IsZero() {
+		today = time.Now().UTC()
 	}
 	list, err := scan.Analyzers(scan.Rules{PasswordFiles: sf.pwFiles, ReplacePasswords: sf.pwOnly, ScanDate: date, StaleYears: sf.stale})
 	if err != nil {
@@ -144,7 +204,7 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 		p := newProgress(sf.quiet)
 		opt := scan.Options{
 			Limits: lim, Jobs: sf.jobs, WorkDir: sf.workdir, KeepWorkDir: sf.keep, SkipSBOM: sf.noSBOM, Analyzers: list,
-			SkipVulns: sf.noVulns, Vulns: vulns.Options{DBPath: sf.vulnDB},
+			SkipVulns: sf.noVulns, Vulns: vulns.Options{DBPath: sf.vulnDB}, ComplianceThreshold: threshold,
 			Progress: p.event,
 			Stage:    func(s string) { p.printf("%s: %s", filepath.Base(img), s) },
 		}
@@ -161,9 +221,21 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 		if sf.keep && !sf.quiet {
 			fmt.Fprintf(os.Stderr, "fwaudit: unpacked layers kept in %s\n", res.WorkDir)
 		}
+		problems := postProcess(res.Report, sf.disableRules, bl, today, threshold)
+		if !sf.quiet {
+			for _, p := range problems {
+				fmt.Fprintf(os.Stderr, "fwaudit: %s: baseline %s\n", img, p)
+			}
+		}
 		for _, f := range res.Report.Findings {
 			if f.Severity.Rank() >= failRank {
 				failed = true
+			}
+		}
+		if gs := failingGuidelines(res.Report, sf.failOnGuideline); len(gs) > 0 {
+			failed = true
+			if !sf.quiet {
+				fmt.Fprintf(os.Stderr, "fwaudit: %s: Code of Practice %s\n", img, describeGuidelines(gs))
 			}
 		}
 		if sf.out != "" {
@@ -176,12 +248,16 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 				}
 				dir = filepath.Join(sf.out, name)
 			}
-			if err := writeOutputs(dir, res); err != nil {
+			if err := writeOutputs(dir, res, sf.outputs); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
 			if !sf.quiet {
 				c := report.SeverityCounts(res.Report)
-				fmt.Fprintf(stdout, "%s: %d findings (%d critical, %d high) → %s\n", img, len(res.Report.Findings), c["critical"], c["high"], dir)
+				sup := ""
+				if n := len(res.Report.Suppressed); n > 0 {
+					sup = fmt.Sprintf(", %d suppressed by the baseline", n)
+				}
+				fmt.Fprintf(stdout, "%s: %d findings (%d critical, %d high%s) → %s\n", img, len(res.Report.Findings), c["critical"], c["high"], sup, dir)
 			}
 			continue
 		}
@@ -191,6 +267,8 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 			err = report.WriteJSON(&buf, res.Report)
 		case "markdown":
 			err = report.WriteMarkdown(&buf, res.Report)
+		case "sarif":
+			err = report.WriteSARIF(&buf, res.Report)
 		default:
 			err = report.WriteTable(&buf, res.Report)
 		}
@@ -210,20 +288,59 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 	return nil
 }
 
-func writeOutputs(dir string, res *scan.Result) error {
+// defaultOutputs are what --out writes unless --outputs (or outputs in the
+// configuration) says otherwise.
+var defaultOutputs = []string{"json", "markdown", "html", "sarif", "sbom"}
+
+// reportWriter writes one report file.
+type reportWriter struct {
+	file  string
+	write func(io.Writer, *report.Report) error
+}
+
+// reportWriters are the report formats --out can write, by output name.
+// "sbom" writes the scan's SBOM documents (sbom.cdx.json, sbom.spdx.json,
+// vulns.cdx.json).
+var reportWriters = map[string]reportWriter{
+	"json":     {"report.json", report.WriteJSON},
+	"markdown": {"report.md", report.WriteMarkdown},
+	"html":     {"report.html", report.WriteHTML},
+	"sarif":    {"findings.sarif", report.WriteSARIF},
+}
+
+func checkOutputs(outs []string) error {
+	if err := config.CheckOutputs(outs); err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if _, ok := reportWriters[o]; !ok && o != "sbom" {
+			return fmt.Errorf("output %q is not available in this build", o)
+		}
+	}
+	return nil
+}
+
+func writeOutputs(dir string, res *scan.Result, outputs []string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var jb, mb bytes.Buffer
-	if err := report.WriteJSON(&jb, res.Report); err != nil {
-		return err
-	}
-	if err := report.WriteMarkdown(&mb, res.Report); err != nil {
-		return err
-	}
-	files := map[string][]byte{"report.json": jb.Bytes(), "report.md": mb.Bytes()}
-	for name, b := range res.SBOM {
-		files[name] = b
+	files := map[string][]byte{}
+	for _, o := range outputs {
+		if o == "sbom" {
+			for name, b := range res.SBOM {
+				files[name] = b
+			}
+			continue
+		}
+		w, ok := reportWriters[o]
+		if !ok {
+			return fmt.Errorf("output %q is not available in this build", o)
+		}
+		var buf bytes.Buffer
+		if err := w.write(&buf, res.Report); err != nil {
+			return err
+		}
+		files[w.file] = buf.Bytes()
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {

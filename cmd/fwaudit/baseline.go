@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/baseline"
+	"github.com/fwaudit/fwaudit/compliance"
+	"github.com/fwaudit/fwaudit/config"
+	"github.com/fwaudit/fwaudit/report"
+)
+
+// applyConfig reads .fwaudit.yaml (or --config FILE) and copies every key it
+// sets into sf, unless the matching flag was given: flags override the file.
+func applyConfig(cmd *cobra.Command, sf *scanFlags) error {
+	if sf.noConfig {
+		if sf.config != "" {
+			return fmt.Errorf("--config and --no-config exclude each other")
+		}
+		return nil
+	}
+	c, err := config.Find(sf.config, ".")
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	changed := cmd.Flags().Changed
+	set := func(flag string, given bool, apply func()) {
+		if given && !changed(flag) {
+			apply()
+		}
+	}
+	set("fail-on", c.FailOn != "", func() { sf.failOn = c.FailOn })
+	set("fail-on-guideline", c.FailOnGuideline != nil, func() { sf.failOnGuideline = c.FailOnGuideline })
+	set("disable-rule", c.DisableRules != nil, func() { sf.disableRules = c.DisableRules })
+	set("compliance-threshold", c.ComplianceThreshold != "", func() { sf.threshold = c.ComplianceThreshold })
+	set("outputs", c.Outputs != nil, func() { sf.outputs = c.Outputs })
+	set("baseline", c.Baseline != "", func() { sf.baseline = c.Baseline })
+	set("scan-date", c.ScanDate != "", func() { sf.date = c.ScanDate })
+	set("stale-years", c.StaleYears != nil, func() { sf.stale = *c.StaleYears })
+	set("passwords", c.Passwords != nil, func() { sf.pwFiles = c.Passwords })
+	set("passwords-only", c.PasswordsOnly != nil, func() { sf.pwOnly = *c.PasswordsOnly })
+	set("vuln-db", c.VulnDB != "", func() { sf.vulnDB = c.VulnDB })
+	l := c.Limits
+	set("max-depth", l.MaxDepth != nil, func() { sf.limits.depth = *l.MaxDepth })
+	set("max-total", l.MaxTotal != "", func() { sf.limits.total = l.MaxTotal })
+	set("max-file-size", l.MaxFileSize != "", func() { sf.limits.file = l.MaxFileSize })
+	set("max-ratio", l.MaxRatio != nil, func() { sf.limits.ratio = *l.MaxRatio })
+	set("max-files", l.MaxFiles != nil, func() { sf.limits.maxFiles = *l.MaxFiles })
+	return nil
+}
+
+// postProcess drops the findings of disabled rules, applies the baseline
+// and, when findings left r.Findings, judges the compliance verdicts again
+// without them. It returns the baseline problems.
+func postProcess(r *report.Report, disable []string, bl *baseline.File, today time.Time, thr analyzers.Severity) []string {
+	changed := false
+	if len(disable) > 0 {
+		kept := r.Findings[:0:0]
+		for _, f := range r.Findings {
+			if !config.RuleDisabled(f.Rule, disable) {
+				kept = append(kept, f)
+			}
+		}
+		if len(kept) != len(r.Findings) {
+			if kept == nil {
+				kept = []analyzers.Finding{}
+			}
+			r.Findings = kept
+			baseline.Recount(r)
+			changed = true
+		}
+	}
+	var problems []string
+	if bl != nil {
+		out := baseline.Apply(r, bl, today)
+		problems = out.Problems
+		changed = changed || out.Suppressed > 0
+	}
+	if changed {
+		baseline.RefreshCompliance(r, thr)
+	}
+	return problems
+}
+
+// failingGuidelines returns the guidelines of gs that fail: the Code of
+// Practice verdict when the report has one for the guideline, else any
+// (unsuppressed) finding that names the guideline.
+func failingGuidelines(r *report.Report, gs []int) []int {
+	var out []int
+	for _, g := range gs {
+		if slices.Contains(out, g) {
+			continue
+		}
+		id := strconv.Itoa(g)
+		judged := false
+		if r.Compliance != nil {
+			for _, it := range r.Compliance.Frameworks["cop"] {
+				if it.ID == id {
+					judged = true
+					if it.Verdict == compliance.Fail {
+						out = append(out, g)
+					}
+					break
+				}
+			}
+		}
+		if judged {
+			continue
+		}
+		for _, f := range r.Findings {
+			if slices.Contains(f.Guidelines, g) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func describeGuidelines(gs []int) string {
+	s := make([]string, len(gs))
+	for i, g := range gs {
+		s[i] = strconv.Itoa(g)
+	}
+	if len(gs) == 1 {
+		return "guideline " + s[0] + " fails (--fail-on-guideline)"
+	}
+	return "guidelines " + strings.Join(s, ", ") + " fail (--fail-on-guideline)"
+}
+
+func newBaselineCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "baseline",
+		Short: "Write a baseline of accepted findings for --baseline",
+		Long: `A baseline lists findings a project has looked at and accepted, each with a
+justification and an optional expiry date. "fwaudit scan --baseline FILE"
+reports them as suppressed (still visible in report.json and report.md) and
+they do not fail the run. Entries that expired or match no finding are
+reported. See docs/configuration.md.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageErr("baseline needs a subcommand: create")
+		},
+	}
+	cmd.AddCommand(newBaselineCreateCmd())
+	return cmd
+}
+
+func newBaselineCreateCmd() *cobra.Command {
+	var from, out, just, expires string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "create --from report.json [-o .fwaudit-baseline.yaml]",
+		Short: "Write every finding of a report.json as a baseline entry",
+		Long: `create writes every finding of a report.json (from "fwaudit scan --out") as
+a baseline entry: the finding's stable id, its rule, path and layer, the
+--justification and the --expires date. Findings the report already had
+suppressed keep their justification.
+
+Without --justification each entry gets "TODO: justify", and --baseline
+refuses the file until every TODO is replaced by a real reason (or the entry
+is deleted): review the file, justify each finding, commit it.`,
+		Example: `  fwaudit scan router.bin --out results/ --fail-on none
+  fwaudit baseline create --from results/report.json -o .fwaudit-baseline.yaml
+  $EDITOR .fwaudit-baseline.yaml     # replace every "TODO: justify"
+  fwaudit scan router.bin --baseline .fwaudit-baseline.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" {
+				return usageErr("baseline create: --from report.json is required")
+			}
+			if expires != "" {
+				if _, err := time.Parse(time.DateOnly, expires); err != nil {
+					return usageErr("--expires: want YYYY-MM-DD, not %q", expires)
+				}
+			}
+			if strings.TrimSpace(just) == "" && just != "" {
+				return usageErr("--justification is blank")
+			}
+			doc, err := os.ReadFile(from)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if err := report.Validate(doc); err != nil {
+				return usageErr("%s: %v", from, err)
+			}
+			var r report.Report
+			if err := json.Unmarshal(doc, &r); err != nil {
+				return usageErr("%s: %v", from, err)
+			}
+			bl := baseline.FromReport(&r, just, expires, time.Now().UTC().Format(time.DateOnly))
+			var buf bytes.Buffer
+			if err := baseline.Write(&buf, bl); err != nil {
+				return err
+			}
+			if out == "-" {
+				_, err := cmd.OutOrStdout().Write(buf.Bytes())
+				return err
+			}
+			flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+			if !force {
+				flags |= os.O_EXCL
+			}
+			f, err := os.OpenFile(out, flags, 0o644)
+			if errors.Is(err, os.ErrExist) {
+				return usageErr("%s exists (use --force to overwrite it)", out)
+			}
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			if _, err := f.Write(buf.Bytes()); err != nil {
+				f.Close()
+				return &exitError{code: exitUsage, err: err}
+			}
+			if err := f.Close(); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			todo := 0
+			for _, e := range bl.Entries {
+				if e.Justification == baseline.TODO {
+					todo++
+				}
+			}
+			msg := fmt.Sprintf("wrote %d entries to %s", len(bl.Entries), out)
+			if todo > 0 {
+				msg += fmt.Sprintf("; replace the %d %q justifications before using it with --baseline", todo, baseline.TODO)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), msg)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&from, "from", "", "report.json to take the findings from (required)")
+	f.StringVarP(&out, "output", "o", ".fwaudit-baseline.yaml", `baseline file to write ("-" for stdout)`)
+	f.StringVar(&just, "justification", "", `justification for every entry (default "`+baseline.TODO+`", which --baseline refuses until edited)`)
+	f.StringVar(&expires, "expires", "", "last day the entries apply (YYYY-MM-DD; default: no expiry)")
+	f.BoolVar(&force, "force", false, "overwrite an existing file")
+	return cmd
+}
