@@ -51,7 +51,8 @@ type Options struct {
 // Result is a finished scan: the report and the SBOM documents.
 type Result struct {
 	Report *report.Report
-	// SBOM holds the encoded SBOMs by file name (sbom.cdx.json, sbom.spdx.json).
+	// SBOM holds the encoded SBOMs by file name (sbom.cdx.json,
+	// sbom.spdx.json, and vulns.cdx.json when vulnerabilities were matched).
 	SBOM map[string][]byte
 	// WorkDir is where the layers are (removed unless KeepWorkDir).
 	WorkDir string
@@ -136,6 +137,16 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 			dbInfo = &report.VulnDB{Source: info.Source, Path: info.Path, Built: info.Built.UTC().Format(time.RFC3339), Schema: info.Schema, Records: info.Records}
 			findings = append(findings, applyMatches(comps, ms)...)
 			analyzers.SortFindings(findings)
+			// the SBOM with its vulnerabilities, as grype's CycloneDX
+			// presenter writes it
+			if doc, err := VulnsCycloneDX(merged, ms); err != nil {
+				out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulns", Error: err.Error()})
+			} else {
+				if sboms == nil {
+					sboms = map[string][]byte{}
+				}
+				sboms["vulns.cdx.json"] = doc
+			}
 		}
 	}
 	sbomDur := time.Since(t1)
