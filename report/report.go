@@ -77,6 +77,20 @@ type Component struct {
 	// Vulnerabilities are the known vulnerabilities grype matched, worst
 	// first.
 	Vulnerabilities []Vulnerability `json:"vulnerabilities,omitempty"`
+	// EOL says whether the component is past its end of life or stale on
+	// the scan date (absent when neither, or unknown).
+	EOL *EOL `json:"eol,omitempty"`
+}
+
+// EOL is a component's end-of-life status.
+type EOL struct {
+	// Status is "end-of-life" or "stale".
+	Status string `json:"status"`
+	// Detail says why ("busybox 1.01 (released 2005-08-17, 21 years before
+	// the scan)").
+	Detail string `json:"detail"`
+	// Finding is the id of the eol-component or stale-component finding.
+	Finding string `json:"finding"`
 }
 
 // Vulnerability is one known vulnerability of a component.

@@ -126,6 +126,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	if err != nil {
 		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "sbom", Error: err.Error()})
 	}
+	applyEOL(comps, findings)
 	var dbInfo *report.VulnDB
 	if !opt.SkipVulns && merged != nil {
 		stage("vulns")

@@ -200,6 +200,11 @@ func TestScanTPLinkWR841N(t *testing.T) {
 	if len(wantCVE) > 0 {
 		t.Errorf("CVEs not matched: %v", wantCVE)
 	}
+	for _, c := range r.Components {
+		if (c.Name == "busybox" || c.Name == "uclibc") && (c.EOL == nil || c.EOL.Finding == "") {
+			t.Errorf("%s %s has no end-of-life status in components[]", c.Name, c.Version)
+		}
+	}
 	if f := findRule(r.Findings, "vulnerable-component", "/usr/sbin/dropbearmulti"); f == nil || f.Severity != analyzers.Critical || len(f.Guidelines) != 1 || f.Guidelines[0] != 3 {
 		t.Errorf("no critical vulnerable-component finding for dropbear: %+v", f)
 	}
