@@ -320,6 +320,7 @@ func (m *mdWriter) compliance(r *Report) {
 		}
 		m.f("\n")
 	}
+	m.guidelineDetails(r)
 	for _, fw := range c.Order {
 		if fw == "cop" {
 			continue
@@ -332,4 +333,57 @@ func (m *mdWriter) compliance(r *Report) {
 			mdText(strings.ToUpper(fw)), counts[compliance.Fail], counts[compliance.Pass], counts[compliance.NeedsEvidence], counts[compliance.NotAssessed])
 	}
 	m.f("\n")
+}
+
+// guidelineDetails writes, per Code of Practice guideline that fails or
+// needs evidence, its evidence (paths, layers, redacted excerpts) and what
+// to fix or supply.
+func (m *mdWriter) guidelineDetails(r *Report) {
+	byID := map[string]*analyzers.Finding{}
+	for i := range r.Findings {
+		byID[r.Findings[i].ID] = &r.Findings[i]
+	}
+	for _, it := range r.Compliance.Frameworks["cop"] {
+		switch it.Verdict {
+		case compliance.Fail:
+			m.f("### Guideline %s — %s: %s\n\n", mdText(it.ID), mdText(it.Title), verdictLabel(it.Verdict))
+			const most = 5
+			for i, id := range it.Findings {
+				if i == most {
+					m.f("- … and %d more (see Findings)\n", len(it.Findings)-most)
+					break
+				}
+				f := byID[id]
+				if f == nil {
+					continue
+				}
+				where := mdCode(f.Path, false)
+				if f.Line > 0 {
+					where += fmt.Sprintf(", line %d", f.Line)
+				} else if f.Offset != nil {
+					where += fmt.Sprintf(", offset 0x%x", *f.Offset)
+				}
+				m.f("- **%s** `%s` at %s (layer %s): %s\n", mdText(string(f.Severity)), f.ID, where, mdCode(f.Layer, false), mdCodeMax(f.Evidence, false, mdMaxText))
+			}
+			if len(it.Findings) > 0 {
+				if f := byID[it.Findings[0]]; f != nil {
+					m.f("\n  What to fix: %s\n", mdText(f.Message))
+				}
+			}
+			m.f("\n")
+		case compliance.NeedsEvidence:
+			if it.Needs == "" {
+				continue
+			}
+			m.f("### Guideline %s — %s: %s\n\n", mdText(it.ID), mdText(it.Title), verdictLabel(it.Verdict))
+			m.f("The manufacturer must supply: %s\n", mdText(it.Needs))
+			if len(it.Hints) > 0 {
+				m.f("\nWhat the image contains towards it:\n\n")
+				for _, h := range it.Hints {
+					m.f("- %s\n", mdCode(h, false))
+				}
+			}
+			m.f("\n")
+		}
+	}
 }
