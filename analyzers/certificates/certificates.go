@@ -38,9 +38,7 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -115,7 +113,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		if class != analyzers.ClassText {
 			bound = DERBound
 		}
-		data, err := readBounded(t, f, bound)
+		data, err := t.ReadHead(f, bound)
 		if err != nil {
 			unread = append(unread, f.Path)
 			continue
@@ -382,18 +380,4 @@ func check(c cert, now time.Time, store bool, keyPath string, hasKey bool) []ana
 		add(RuleWeakSignature, sev, []int{5}, fmt.Sprintf("The certificate at %s is signed with %s, a broken hash: a colliding certificate can be forged. Use SHA-256 or better.", where, x.SignatureAlgorithm))
 	}
 	return out
-}
-
-func readBounded(t *analyzers.Target, f analyzers.File, bound int64) ([]byte, error) {
-	fh, err := t.Open(f)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	buf := make([]byte, min(f.Size, bound))
-	n, err := io.ReadFull(fh, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
-	}
-	return buf[:n], nil
 }

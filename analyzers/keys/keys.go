@@ -36,9 +36,7 @@ package keys
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -203,7 +201,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		if class == analyzers.ClassText {
 			bound = TextBound
 		}
-		data, err := readBounded(t, f, bound)
+		data, err := t.ReadHead(f, bound)
 		if err != nil {
 			unread = append(unread, f.Path)
 			continue
@@ -220,7 +218,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			all = append(all, l)
 		}
 	}
-	all = dropUnpackedCopies(t, all, func(l located) (string, string, string) {
+	all = analyzers.DropUnpackedCopies(t, all, func(l located) (string, string, string) {
 		id := ""
 		if l.f.Layer != nil {
 			id = l.f.Layer.ID
@@ -256,71 +254,6 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		return out, fmt.Errorf("keys: %d files could not be read (first: %s)", len(unread), unread[0])
 	}
 	return out, nil
-}
-
-// dropUnpackedCopies drops a key found in a container file (an
-// uncompressed cpio, tar or flash dump) when the same key is also found in
-// a layer unpacked from that file: the extracted file is the better place
-// to report it. info returns an item's layer ID, path and key fingerprint.
-func dropUnpackedCopies[T any](t *analyzers.Target, items []T, info func(T) (layer, path, fp string)) []T {
-	parent := map[string]string{}
-	children := map[[2]string][]string{} // (parent layer, source path) → child layers
-	for _, l := range t.Layers {
-		parent[l.ID] = l.Parent
-		if l.Parent != "" && l.Source != "" {
-			k := [2]string{l.Parent, path.Clean("/" + l.Source)}
-			children[k] = append(children[k], l.ID)
-		}
-	}
-	if len(children) == 0 {
-		return items
-	}
-	below := func(id, anc string) bool {
-		for i := 0; id != "" && i < 64; i++ {
-			if id == anc {
-				return true
-			}
-			id = parent[id]
-		}
-		return false
-	}
-	byFP := map[string][]string{} // fingerprint → layers holding it
-	for _, it := range items {
-		l, _, fp := info(it)
-		byFP[fp] = append(byFP[fp], l)
-	}
-	out := items[:0]
-	for _, it := range items {
-		l, p, fp := info(it)
-		dup := false
-		for _, c := range children[[2]string{l, p}] {
-			for _, other := range byFP[fp] {
-				if below(other, c) {
-					dup = true
-				}
-			}
-		}
-		if !dup {
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
-// readBounded reads the first min(size, bound) bytes of f into a buffer of
-// exactly that size.
-func readBounded(t *analyzers.Target, f analyzers.File, bound int64) ([]byte, error) {
-	fh, err := t.Open(f)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	buf := make([]byte, min(f.Size, bound))
-	n, err := io.ReadFull(fh, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
-	}
-	return buf[:n], nil
 }
 
 func contains(list []string, s string) bool {

@@ -30,10 +30,7 @@ package tokens
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -191,7 +188,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			continue
 		}
 		class := t.Classify(f)
-		data, err := readBounded(t, f, ReadBound)
+		data, err := t.ReadHead(f, ReadBound)
 		if err != nil {
 			unread = append(unread, f.Path)
 			continue
@@ -202,7 +199,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			all = append(all, located{f: f, text: text, h: h})
 		}
 	}
-	all = dropUnpackedCopies(t, all, func(l located) (string, string, string) {
+	all = analyzers.DropUnpackedCopies(t, all, func(l located) (string, string, string) {
 		id := ""
 		if l.f.Layer != nil {
 			id = l.f.Layer.ID
@@ -453,67 +450,4 @@ func finding(f analyzers.File, text bool, h hit) analyzers.Finding {
 		"Revoke it, and give each device its own credential at provisioning (or fetch a short-lived one at run time) instead of building it into the image.",
 		where, title)
 	return fd
-}
-
-// readBounded reads the first min(size, bound) bytes of f.
-func readBounded(t *analyzers.Target, f analyzers.File, bound int64) ([]byte, error) {
-	fh, err := t.Open(f)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	buf := make([]byte, min(f.Size, bound))
-	n, err := io.ReadFull(fh, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, err
-	}
-	return buf[:n], nil
-}
-
-// dropUnpackedCopies drops a secret found in a container file (an
-// uncompressed cpio, tar or flash dump) when the same secret is also found
-// in a layer unpacked from that file.
-func dropUnpackedCopies[T any](t *analyzers.Target, items []T, info func(T) (layer, path, fp string)) []T {
-	parent := map[string]string{}
-	children := map[[2]string][]string{}
-	for _, l := range t.Layers {
-		parent[l.ID] = l.Parent
-		if l.Parent != "" && l.Source != "" {
-			k := [2]string{l.Parent, path.Clean("/" + l.Source)}
-			children[k] = append(children[k], l.ID)
-		}
-	}
-	if len(children) == 0 {
-		return items
-	}
-	below := func(id, anc string) bool {
-		for i := 0; id != "" && i < 64; i++ {
-			if id == anc {
-				return true
-			}
-			id = parent[id]
-		}
-		return false
-	}
-	byFP := map[string][]string{}
-	for _, it := range items {
-		l, _, fp := info(it)
-		byFP[fp] = append(byFP[fp], l)
-	}
-	out := items[:0]
-	for _, it := range items {
-		l, p, fp := info(it)
-		dup := false
-		for _, c := range children[[2]string{l, p}] {
-			for _, other := range byFP[fp] {
-				if below(other, c) {
-					dup = true
-				}
-			}
-		}
-		if !dup {
-			out = append(out, it)
-		}
-	}
-	return out
 }
