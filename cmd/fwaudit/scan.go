@@ -108,7 +108,7 @@ run. See docs/configuration.md.`,
 	f.BoolVar(&sf.pwOnly, "passwords-only", false, "use only the --passwords lists, not the embedded dictionary")
 	f.StringVar(&sf.date, "scan-date", "", "judge end-of-life and staleness as of this date (YYYY-MM-DD; default today), for reproducible reports")
 	f.IntVar(&sf.stale, "stale-years", 0, "a component released more than this many years before the scan date is stale (0 = the rules' default, 5; negative = off)")
-	f.StringVar(&sf.vulnDB, "vuln-db", "", "grype v6 vulnerability database to match against (default: one imported with `fwaudit db import`, else grype's own cache, else the embedded feed)")
+	f.StringVar(&sf.vulnDB, "vuln-db", "", "grype v6 vulnerability database to match against (default: one imported with fwaudit db import, else grype's own cache, else the embedded feed)")
 	f.BoolVar(&sf.noVulns, "no-vulns", false, "skip vulnerability matching")
 	f.StringVar(&sf.config, "config", "", "configuration file (default: "+config.FileName+" in the current folder, if any); flags override it")
 	f.BoolVar(&sf.noConfig, "no-config", false, "ignore "+config.FileName+" in the current folder")
