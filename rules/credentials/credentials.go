@@ -27,6 +27,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"github.com/fwaudit/fwaudit/rules/glob"
 	"regexp"
 	"slices"
 	"strings"
@@ -362,9 +363,9 @@ func compileGlobs(globs []string) (globSet, error) {
 			continue
 		}
 		if strings.Contains(g, "/") {
-			full = append(full, globExpr(g))
+			full = append(full, glob.Expr(g))
 		} else {
-			base = append(base, globExpr(g))
+			base = append(base, glob.Expr(g))
 		}
 	}
 	var err error
@@ -379,28 +380,6 @@ func compileGlobs(globs []string) (globSet, error) {
 		}
 	}
 	return gs, nil
-}
-
-func globExpr(g string) string {
-	var b strings.Builder
-	for i := 0; i < len(g); i++ {
-		c := g[i]
-		switch {
-		case strings.HasPrefix(g[i:], "**/"):
-			b.WriteString("(?:.*/)?")
-			i += 2
-		case strings.HasPrefix(g[i:], "**"):
-			b.WriteString(".*")
-			i++
-		case c == '*':
-			b.WriteString("[^/]*")
-		case c == '?':
-			b.WriteString("[^/]")
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	return b.String()
 }
 
 // match reports whether p (without its leading "/") or its base name

@@ -16,11 +16,17 @@ func Compile(g string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("empty glob")
 	}
 	g = strings.TrimPrefix(g, "/")
-	var b strings.Builder
-	b.WriteString("^")
+	prefix := ""
 	if !strings.Contains(g, "/") {
-		b.WriteString("(?:.*/)?")
+		prefix = "(?:.*/)?"
 	}
+	return regexp.Compile("^" + prefix + Expr(g) + "$")
+}
+
+// Expr is the unanchored expression for a glob, for callers that join
+// many globs into one alternation.
+func Expr(g string) string {
+	var b strings.Builder
 	for i := 0; i < len(g); i++ {
 		c := g[i]
 		switch {
@@ -38,6 +44,5 @@ func Compile(g string) (*regexp.Regexp, error) {
 			b.WriteString(regexp.QuoteMeta(string(c)))
 		}
 	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
+	return b.String()
 }
