@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
@@ -242,24 +241,7 @@ func htmlModel(r *Report) *htmlView {
 
 	// findings by severity, numbered in report order within the groups
 	nums := map[*analyzers.Finding]int{}
-	groups := map[string][]*analyzers.Finding{}
-	var unknown []string
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		s := string(f.Severity)
-		if f.Severity.Rank() < 0 {
-			if _, ok := groups[s]; !ok {
-				unknown = append(unknown, s)
-			}
-		}
-		groups[s] = append(groups[s], f)
-	}
-	sort.Strings(unknown)
-	order := make([]string, 0, len(Severities)+len(unknown))
-	for _, s := range Severities {
-		order = append(order, string(s))
-	}
-	order = append(order, unknown...)
+	groups, order := groupBySeverity(r.Findings)
 	num := 0
 	for _, s := range order {
 		fs := groups[s]

@@ -126,24 +126,7 @@ func (m *mdWriter) findings(r *Report) {
 		m.f("No findings.\n\n")
 		return
 	}
-	groups := map[string][]*analyzers.Finding{}
-	var unknown []string
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		s := string(f.Severity)
-		if f.Severity.Rank() < 0 {
-			if _, ok := groups[s]; !ok {
-				unknown = append(unknown, s)
-			}
-		}
-		groups[s] = append(groups[s], f)
-	}
-	sort.Strings(unknown)
-	order := make([]string, 0, len(Severities)+len(unknown))
-	for _, s := range Severities {
-		order = append(order, string(s))
-	}
-	order = append(order, unknown...)
+	groups, order := groupBySeverity(r.Findings)
 	num := 0
 	for _, s := range order {
 		fs := groups[s]

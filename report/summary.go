@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
@@ -196,4 +197,27 @@ func layerTree(layers []*extract.Layer) []treeNode {
 type treeNode struct {
 	*extract.Layer
 	level int
+}
+
+// groupBySeverity groups findings by severity and returns the groups' order:
+// the known severities worst first, then any unknown ones, sorted.
+func groupBySeverity(fs []analyzers.Finding) (map[string][]*analyzers.Finding, []string) {
+	groups := map[string][]*analyzers.Finding{}
+	var unknown []string
+	for i := range fs {
+		f := &fs[i]
+		s := string(f.Severity)
+		if f.Severity.Rank() < 0 {
+			if _, ok := groups[s]; !ok {
+				unknown = append(unknown, s)
+			}
+		}
+		groups[s] = append(groups[s], f)
+	}
+	sort.Strings(unknown)
+	order := make([]string, 0, len(Severities)+len(unknown))
+	for _, s := range Severities {
+		order = append(order, string(s))
+	}
+	return groups, append(order, unknown...)
 }
