@@ -240,6 +240,10 @@ func kindRank(k Kind) int {
 	}
 }
 
+// maxRejects bounds how many candidates of one format a blob may reject
+// before carving stops trying that format there.
+const maxRejects = 256
+
 // processBlob carves the blob r (size bytes) found in parent (as source)
 // and unpacks every chunk it finds.
 func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, size int64, source string, depth int, anchored bool) int {
@@ -247,11 +251,23 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 	pos := int64(0)
 	found := 0
 	var covered [][2]int64
+	// A format's Bound or Unpack may read far to reject a candidate (zip
+	// looks for its end record); a hostile blob full of plausible headers
+	// must not make carving quadratic, so each format gets a bounded number
+	// of rejections per blob.
+	rejected := map[string]int{}
+	reject := func(f Format) {
+		rejected[f.Name()]++
+		if rejected[f.Name()] == maxRejects {
+			parent.Anomalies = append(parent.Anomalies, Anomaly{Kind: AnomalyLimit, Path: source,
+				Detail: fmt.Sprintf("%d %s candidates were not %s data; stopped trying that format in this blob", maxRejects, f.Name(), f.Name())})
+		}
+	}
 	for _, c := range cands {
 		if ctx.Err() != nil {
 			break
 		}
-		if c.off < pos {
+		if c.off < pos || rejected[c.f.Name()] >= maxRejects {
 			continue
 		}
 		hdr := readHeader(r, c.off, size, HeaderSize)
@@ -261,6 +277,7 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 		sec := io.NewSectionReader(r, c.off, size-c.off)
 		bound, err := safeBound(c.f, sec, size-c.off)
 		if err != nil {
+			reject(c.f)
 			continue
 		}
 		if depth > e.opt.Limits.MaxDepth {
@@ -283,6 +300,7 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 		}
 		l, consumed, ok := e.unpackChunk(ctx, parent, c.f, io.NewSectionReader(r, c.off, avail), avail, source, c.off)
 		if !ok {
+			reject(c.f)
 			continue
 		}
 		found++

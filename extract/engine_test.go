@@ -417,3 +417,30 @@ func BenchmarkFormats(b *testing.B) {
 		})
 	}
 }
+
+// A blob full of plausible but bogus headers of one format stops being
+// tried for that format after maxRejects rejections, and says so.
+func TestRejectedCandidatesAreBounded(t *testing.T) {
+	// xz stream headers with a valid flags CRC but no stream behind them
+	hdr := []byte{0xfd, '7', 'z', 'X', 'Z', 0x00, 0x00, 0x04, 0xe6, 0xd6, 0xb4, 0x46}
+	var blob []byte
+	for i := 0; i < maxRejects+100; i++ {
+		blob = append(blob, hdr...)
+		blob = append(blob, make([]byte, 52)...)
+	}
+	p := filepath.Join(t.TempDir(), "bogus.bin")
+	os.WriteFile(p, blob, 0o644)
+	res, err := Extract(context.Background(), p, filepath.Join(t.TempDir(), "w"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	for _, a := range res.Layers[0].Anomalies {
+		if a.Kind == AnomalyLimit && strings.Contains(a.Detail, "stopped trying that format") {
+			stopped = true
+		}
+	}
+	if !stopped {
+		t.Errorf("no anomaly saying carving stopped trying xz; layers: %v", layerPaths(res))
+	}
+}
