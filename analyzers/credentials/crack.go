@@ -30,8 +30,6 @@ type verifier interface {
 // (Variables so that the fuzz test can lower them.)
 var (
 	maxPBKDF2Iter = 100_000
-	maxBcryptCost = 12
-	maxShaRounds  = uint64(500_000)
 )
 
 // Time budgets for cracking: per hash and per run.
@@ -40,27 +38,6 @@ var (
 	runBudget  = 30 * time.Second
 )
 
-var bcryptCost = regexp.MustCompile(`^\$2[aby]\$([0-9]{2})\$`)
-
-// tooCostly reports whether one guess against secret may be too slow.
-func tooCostly(secret string) bool {
-	if m := bcryptCost.FindStringSubmatch(secret); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n > maxBcryptCost
-	}
-	switch hashes.Identify(secret) {
-	case hashes.SHA256Crypt, hashes.SHA512Crypt:
-		params, _, _ := strings.Cut(secret[3:], "$")
-		if v, ok := strings.CutPrefix(params, "rounds="); ok {
-			n, err := strconv.ParseUint(v, 10, 64)
-			return err != nil || n > maxShaRounds
-		}
-	case hashes.Yescrypt:
-		params, _, _ := strings.Cut(secret[3:], "$")
-		return params != "j9T" && params != "j8T" && params != "j7T"
-	}
-	return false
-}
 
 var (
 	mosq6 = regexp.MustCompile(`^\$6\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]{86}==)$`)
@@ -211,7 +188,7 @@ func (c *cracker) crack(ctx context.Context, key, secret string, v verifier, use
 	if c.start.IsZero() {
 		c.start = time.Now()
 	}
-	if m, ok := v.(*mosqV); (ok && m.iter > maxPBKDF2Iter) || tooCostly(secret) {
+	if m, ok := v.(*mosqV); (ok && m.iter > maxPBKDF2Iter) || hashes.TooCostly(secret) {
 		r := crackResult{costly: true}
 		c.cache[key] = r
 		return r

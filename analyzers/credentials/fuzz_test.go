@@ -3,6 +3,7 @@ package credentials
 import (
 	"bytes"
 	"context"
+	"github.com/fwaudit/fwaudit/analyzers/accounts/hashes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,7 +48,7 @@ func FuzzCredentials(f *testing.F) {
 	dir := f.TempDir()
 	// Keep each execution fast: a short dictionary, cheap hashes only and
 	// small budgets (the bounds themselves are tested in TestCostlyHashes).
-	maxBcryptCost, maxPBKDF2Iter, maxShaRounds = 5, 2000, 10000
+	hashes.MaxBcryptCost, maxPBKDF2Iter, hashes.MaxShaRounds = 5, 2000, 10000
 	hashBudget, runBudget = 20*time.Millisecond, 100*time.Millisecond
 	a := NewWith(Options{Passwords: []string{"admin", "1234", "password"}, MaxHashes: 4})
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -8,10 +8,11 @@ import (
 
 // Cost bounds: a hash whose parameters exceed them could take seconds or
 // hours per guess (a hostile shadow file can ask for bcrypt cost 31 or a
-// billion sha-crypt rounds), so it is not tried.
-const (
-	MaxBcryptCost = 12
-	MaxShaRounds  = 500_000
+// billion sha-crypt rounds), so it is not tried. Variables so that fuzz
+// tests can lower them.
+var (
+	MaxBcryptCost        = 12
+	MaxShaRounds  uint64 = 500_000
 )
 
 var bcryptCost = regexp.MustCompile(`^\$2[aby]\$([0-9]{2})\$`)
