@@ -38,7 +38,6 @@ var (
 	runBudget  = 30 * time.Second
 )
 
-
 var (
 	mosq6 = regexp.MustCompile(`^\$6\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]{86}==)$`)
 	mosq7 = regexp.MustCompile(`^\$7\$([0-9]{1,10})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]{86}==)$`)
