@@ -142,7 +142,7 @@ func fileFindings(t *analyzers.Target, set *rules.Set, f analyzers.File, categor
 			Path:        f.Path,
 			Line:        h.Line,
 			Evidence:    ev,
-			Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s)%s. %s", h.Rule.Title, ev, f.Path, h.Line, f.Layer.Path, note, h.Rule.Advice),
+			Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s)%s. %s", h.Rule.Title, ev, f.Path, h.Line, f.Layer.Path, note, h.Rule.Fix),
 			Fingerprint: fp,
 			Guidelines:  append([]int(nil), h.Rule.Guidelines...),
 		})
@@ -209,7 +209,7 @@ func (a *analyzer) commandFindings(sc *layerScan) []analyzers.Finding {
 			Path:        s.file.Path,
 			Line:        s.line,
 			Evidence:    ev,
-			Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s), %s. %s", h.Rule.Title, ev, s.file.Path, s.line, s.file.Layer.Path, how, h.Rule.Advice),
+			Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s), %s. %s", h.Rule.Title, ev, s.file.Path, s.line, s.file.Layer.Path, how, h.Rule.Fix),
 			Fingerprint: fp,
 			Guidelines:  append([]int(nil), h.Rule.Guidelines...),
 		})

@@ -138,7 +138,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 				Path:        f.Path,
 				Line:        h.Line,
 				Evidence:    ev,
-				Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s). %s", h.Rule.Title, ev, f.Path, h.Line, f.Layer.Path, h.Rule.Advice),
+				Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s). %s", h.Rule.Title, ev, f.Path, h.Line, f.Layer.Path, h.Rule.Fix),
 				Fingerprint: fp,
 				Guidelines:  append([]int(nil), h.Rule.Guidelines...),
 			})
