@@ -451,3 +451,17 @@ func finding(f analyzers.File, text bool, h hit) analyzers.Finding {
 		where, title)
 	return fd
 }
+
+// GitleaksRules returns the gitleaks rules the analyzer runs, id →
+// gitleaks' own description of it (for rule documentation).
+func GitleaksRules() (map[string]string, error) {
+	e, err := loadEngine()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(e.describe))
+	for id, d := range e.describe {
+		out[id] = d
+	}
+	return out, nil
+}
