@@ -58,8 +58,14 @@ func Anchor(id string) string {
 	return b.String()
 }
 
-// HelpURI is the rule's entry in the published rule reference.
-func (d Doc) HelpURI() string { return DocsURL + "#" + Anchor(d.ID) }
+// HelpURI is the rule's entry in the published rule reference (the
+// reference itself for a rule it does not list).
+func (d Doc) HelpURI() string {
+	if !d.Known {
+		return DocsURL
+	}
+	return DocsURL + "#" + Anchor(d.ID)
+}
 
 type catalog struct {
 	rules      map[string]Doc
