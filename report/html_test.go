@@ -57,7 +57,7 @@ func complianceFixture() *Report {
 	}
 	res := compliance.Evaluate(compliance.Input{
 		Findings: r.Findings,
-		Ran:      []string{"accounts", "credentials", "keys", "services", "components", "eol", "vulns", "crypto"},
+		Ran:      []string{"accounts", "credentials", "keys", "services", "components", "eol", "vulns", "crypto", "integrity"},
 		Layers:   ok,
 		Hints:    map[string][]string{"support-period": {"/www/about.html"}, "security-contact": {"L4:/etc/banner"}},
 	}, nil)

@@ -235,7 +235,7 @@ func TestSchemaDescribesEveryField(t *testing.T) {
 	defs := schema["$defs"].(map[string]any)
 	objects := map[reflect.Type]map[string]any{reflect.TypeFor[Report](): schema}
 	for _, typ := range []reflect.Type{reflect.TypeFor[Tool](), reflect.TypeFor[Image](), reflect.TypeFor[extract.Layer](),
-		reflect.TypeFor[extract.Anomaly](), reflect.TypeFor[extract.Special](), reflect.TypeFor[extract.Link](),
+		reflect.TypeFor[extract.Anomaly](), reflect.TypeFor[extract.Special](), reflect.TypeFor[extract.Link](), reflect.TypeFor[extract.Protection](), reflect.TypeFor[extract.Identity](),
 		reflect.TypeFor[analyzers.Finding](), reflect.TypeFor[Component](), reflect.TypeFor[AnalyzerSummary](),
 		reflect.TypeFor[analyzers.Failure](), reflect.TypeFor[Stats](), reflect.TypeFor[Vulnerability](), reflect.TypeFor[VulnDB](), reflect.TypeFor[compliance.Result](), reflect.TypeFor[compliance.Item](), reflect.TypeFor[EOL](), reflect.TypeFor[SuppressedFinding]()} {
 		d, ok := defs[typ.Name()].(map[string]any)
