@@ -29,6 +29,6 @@ scan --baseline (docs/configuration.md).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newScanCmd(), newExtractCmd(), newDBCmd(), newBaselineCmd(), newVersionCmd())
+	root.AddCommand(newScanCmd(), newExtractCmd(), newDBCmd(), newBaselineCmd(), newVersionCmd(), newDiffCmd())
 	return root
 }
