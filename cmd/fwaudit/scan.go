@@ -71,15 +71,19 @@ One image goes straight into DIR; several go into DIR/<image name>/ each, one
 after another.
 
 A layer that fails to unpack is reported (with its error) and the rest of the
-image is still analysed. Exit codes: 0 no finding at or above --fail-on and
-no failing --fail-on-guideline, 1 findings at or above --fail-on or a Code of
-Practice guideline of --fail-on-guideline that fails, 2 usage error, a bad
-configuration or baseline, or an image that could not be read at all.
+image is still analysed; an image of which no file system could be unpacked
+is reported as not assessed. Exit codes: 0 no finding at or above --fail-on
+and no --fail-on-guideline guideline that fails or is not assessed, 1
+findings at or above --fail-on or a gated guideline that fails or could not
+be assessed, 2 usage error, a bad configuration or baseline, an image that
+could not be read at all or outputs that could not be written, 130/143 when
+stopped by SIGINT/SIGTERM (the work folder is removed first).
 
 Settings can live in .fwaudit.yaml in the current folder (or --config FILE);
 flags override it. With --baseline FILE (written by "fwaudit baseline
-create"), accepted findings are reported as suppressed and do not fail the
-run. See docs/configuration.md.`,
+create"), accepted findings stay in every output as accepted, make the
+guidelines they would fail pass-with-exceptions and do not fail the run.
+See docs/configuration.md.`,
 		Example: `  fwaudit scan router.bin
   fwaudit scan router.bin --out results/ --fail-on critical
   fwaudit scan *.bin --out results/ --quiet
