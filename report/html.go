@@ -58,29 +58,43 @@ func WriteHTML(w io.Writer, r *Report) error {
 func htmlText(s string, max int) string { return truncate(quoteLine(s), max) }
 
 type htmlView struct {
-	Title        string
-	ImageName    string
-	ImagePath    string
-	SHA256       string
-	Size         string
-	SizeBytes    int64
-	Tool         string
-	Schema       string
-	PSTI         string
-	Findings     string
-	LayerSummary string
-	HasCompl     bool
-	CoPName      string
-	CoP          []htmlItem
-	CoPCounts    htmlCounts
-	Others       []htmlCounts
-	Severities   []htmlSevCount
-	Groups       []htmlGroup
-	Components   []htmlComponent
-	VulnDB       string
-	Layers       []*htmlLayer
-	Ran          string
-	Failures     []htmlFailure
+	Title            string
+	ImageName        string
+	ImagePath        string
+	SHA256           string
+	Size             string
+	SizeBytes        int64
+	Tool             string
+	Schema           string
+	PSTI             string
+	Findings         string
+	LayerSummary     string
+	HasCompl         bool
+	CoPName          string
+	CoP              []htmlItem
+	CoPCounts        htmlCounts
+	Others           []htmlCounts
+	Severities       []htmlSevCount
+	Groups           []htmlGroup
+	Components       []htmlComponent
+	VulnDB           string
+	Assessment       string
+	NotAssessed      string
+	HasBaseline      bool
+	BaselineFile     string
+	BaselineSHA      string
+	Accepted         []htmlAccepted
+	BaselineProblems []string
+	Layers           []*htmlLayer
+	Ran              string
+	Failures         []htmlFailure
+}
+
+// htmlAccepted is a finding accepted by the baseline.
+type htmlAccepted struct {
+	htmlFinding
+	Justification string
+	Expires       string
 }
 
 type htmlVerdict struct {
@@ -98,11 +112,12 @@ type htmlItem struct {
 	Hints    []string
 	More     int // hints not shown
 	Findings []htmlFinding
+	Accepted []htmlFinding
 }
 
 type htmlCounts struct {
-	Name                         string
-	Fail, Pass, Needs, NotAssess int
+	Name                                 string
+	Fail, Except, Pass, Needs, NotAssess int
 }
 
 type htmlSevCount struct {
@@ -177,6 +192,8 @@ func verdictView(v compliance.Verdict) htmlVerdict {
 		return htmlVerdict{"FAIL ✗", "v-fail"}
 	case compliance.Pass:
 		return htmlVerdict{"Pass ✓", "v-pass"}
+	case compliance.PassWithExceptions:
+		return htmlVerdict{"Pass with exceptions !", "v-except"}
 	case compliance.NeedsEvidence:
 		return htmlVerdict{"Needs evidence ?", "v-needs"}
 	}
@@ -228,6 +245,29 @@ func htmlModel(r *Report) *htmlView {
 		Schema:       htmlText(schema, 80),
 		Findings:     verdict(r),
 		LayerSummary: layerSummary(r),
+	}
+	if a := r.Assessment; a != nil {
+		v.Assessment = htmlText(assessmentLine(a), htmlMaxMessage)
+		if a.Status == NotAssessed {
+			v.NotAssessed = htmlText(a.Reason, htmlMaxMessage)
+		}
+	}
+	accepted := map[string]*analyzers.Finding{}
+	if b := r.Baseline; b != nil || len(r.Suppressed) > 0 || len(r.BaselineProblems) > 0 {
+		v.HasBaseline = true
+		if b != nil {
+			v.BaselineFile = htmlText(b.File, htmlMaxText)
+			v.BaselineSHA = htmlText(b.SHA256, 80)
+		}
+		for i := range r.Suppressed {
+			s := &r.Suppressed[i]
+			accepted[s.Finding.ID] = &s.Finding
+			v.Accepted = append(v.Accepted, htmlAccepted{htmlFinding: findingView(&s.Finding, 0),
+				Justification: htmlText(s.Justification, htmlMaxMessage), Expires: htmlText(s.Expires, 20)})
+		}
+		for _, p := range r.BaselineProblems {
+			v.BaselineProblems = append(v.BaselineProblems, htmlText(p, htmlMaxMessage))
+		}
 	}
 
 	byID := map[string]*analyzers.Finding{}
@@ -291,6 +331,11 @@ func htmlModel(r *Report) *htmlView {
 					hi.Findings = append(hi.Findings, htmlFinding{ID: htmlText(id, 40), Missing: true})
 				}
 			}
+			for _, id := range it.Accepted {
+				if f, ok := accepted[id]; ok {
+					hi.Accepted = append(hi.Accepted, findingView(f, 0))
+				}
+			}
 			v.CoP = append(v.CoP, hi)
 		}
 		v.CoPCounts = countsOf(rulescompliance.CoP, c.Frameworks[rulescompliance.CoP])
@@ -338,6 +383,8 @@ func countsOf(fw string, items []compliance.Item) htmlCounts {
 			c.Fail++
 		case compliance.Pass:
 			c.Pass++
+		case compliance.PassWithExceptions:
+			c.Except++
 		case compliance.NeedsEvidence:
 			c.Needs++
 		default:

@@ -208,11 +208,21 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	}
 	run.WithProperties(props)
 
+	// the findings and those accepted by the baseline (kept as results with
+	// an external suppression, so code scanning shows them as dismissed,
+	// never hides them)
+	all := make([]*analyzers.Finding, 0, len(r.Findings)+len(r.Suppressed))
+	for i := range r.Findings {
+		all = append(all, &r.Findings[i])
+	}
+	for i := range r.Suppressed {
+		all = append(all, &r.Suppressed[i].Finding)
+	}
+
 	// rules, sorted by id
 	infos := map[string]*sarifRuleInfo{}
 	var ids []string
-	for i := range r.Findings {
-		f := &r.Findings[i]
+	for _, f := range all {
 		ri := infos[f.Rule]
 		if ri == nil {
 			ri = &sarifRuleInfo{id: f.Rule, category: f.Category, worst: f.Severity, guidelines: map[int]bool{}}
@@ -262,6 +272,33 @@ func WriteSARIF(w io.Writer, r *Report) error {
 
 	for i := range r.Findings {
 		run.AddResult(sarifResult(run, &r.Findings[i], imageName))
+	}
+	for i := range r.Suppressed {
+		s := &r.Suppressed[i]
+		res := sarifResult(run, &s.Finding, imageName)
+		sup := sarif.NewSuppression().WithKind("external").WithStatus("accepted").
+			WithJustification(truncate(quoteLine(s.Justification), 1000))
+		sp := sarif.NewPropertyBag()
+		if r.Baseline != nil {
+			sp.Add("baseline", r.Baseline.File)
+			sp.Add("baselineSha256", r.Baseline.SHA256)
+		}
+		if s.Expires != "" {
+			sp.Add("expires", s.Expires)
+		}
+		if len(sp.Properties) > 0 {
+			sup.WithProperties(sp)
+		}
+		res.AddSuppression(sup)
+		run.AddResult(res)
+	}
+	if a := r.Assessment; a != nil && a.Status == NotAssessed {
+		// the image could not be assessed: say so where code scanning
+		// shows tool problems
+		inv := sarif.NewInvocation().WithExecutionSuccessful(true)
+		inv.AddToolExecutionNotification(sarif.NewNotification().WithLevel("error").
+			WithMessage(sarif.NewTextMessage(truncate(quoteLine("the image could not be assessed: "+a.Reason), 1000))))
+		run.AddInvocation(inv)
 	}
 	rep.AddRun(run)
 

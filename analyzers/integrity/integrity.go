@@ -35,6 +35,11 @@ func New() Analyzer { return Analyzer{} }
 // Name implements analyzers.Analyzer.
 func (Analyzer) Name() string { return "integrity" }
 
+// Examines implements analyzers.Scoped.
+func (Analyzer) Examines() string {
+	return "update or boot container headers (TP-Link, uImage, TRX, FIT)"
+}
+
 // Analyze implements analyzers.Analyzer.
 func (Analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
 	byID := map[string]*extract.Layer{}
@@ -44,6 +49,9 @@ func (Analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.F
 			continue
 		}
 		byID[l.ID] = l
+		if l.Protection != nil {
+			t.ExaminedItem("integrity", Analyzer{}.Examines(), l.ID+" "+l.Format+" header")
+		}
 		if l.Protection != nil && l.Protection.Kind == extract.ProtectionSignature {
 			signed = append(signed, l.ID+" ("+l.Format+")")
 		}

@@ -50,6 +50,10 @@ func TestFixtures(t *testing.T) {
 		t.Run(c.fixture, func(t *testing.T) {
 			tg := testcorpus.ExtractTarget(t, testcorpus.Fixture(c.fixture))
 			fs := run(t, tg)
+			// coverage: a container header was examined, unless there is none
+			if cv := tg.CoverageOf("integrity"); (cv.Examined > 0) != (c.fixture != "rootfs.tar.gz") {
+				t.Errorf("coverage %+v", cv)
+			}
 			if got := summary(tg, fs); got != c.want {
 				t.Fatalf("findings = %q, want %q", got, c.want)
 			}

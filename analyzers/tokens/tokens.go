@@ -149,6 +149,9 @@ func New() analyzers.Analyzer { return analyzer{} }
 
 func (analyzer) Name() string { return "tokens" }
 
+// Examines implements analyzers.Scoped.
+func (analyzer) Examines() string { return "files searched for tokens" }
+
 // segment is one line of a text file or one printable string of a binary.
 type segment struct {
 	off  int
@@ -193,6 +196,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			unread = append(unread, f.Path)
 			continue
 		}
+		t.Examined("tokens", "files searched for tokens", f)
 		text := class == analyzers.ClassText
 		hs := e.scan(data, &scratch, text)
 		for _, h := range hs {
