@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fwaudit/fwaudit/baseline"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
 	"github.com/fwaudit/fwaudit/reportdiff"
@@ -23,15 +24,17 @@ import (
 )
 
 type diffFlags struct {
-	format  string
-	failOn  string
-	date    string
-	vulnDB  string
-	noVulns bool
-	jobs    int
-	quiet   bool
-	output  string
-	limits  limitFlags
+	format   string
+	failOn   string
+	date     string
+	vulnDB   string
+	noVulns  bool
+	jobs     int
+	quiet    bool
+	output   string
+	baseline string
+	disable  []string
+	limits   limitFlags
 }
 
 func newDiffCmd() *cobra.Command {
@@ -74,6 +77,8 @@ above it, 2 usage error or an input that could not be read or scanned.`,
 	f.IntVar(&df.jobs, "jobs", runtime.GOMAXPROCS(0), "for images: analyzers run at once")
 	f.BoolVarP(&df.quiet, "quiet", "q", false, "print nothing but errors on stderr")
 	f.StringVarP(&df.output, "output", "o", "", "write the diff to this file instead of stdout")
+	f.StringVar(&df.baseline, "baseline", "", "for images: baseline of accepted findings (as for scan); accepted findings are shown as such and never fail the diff")
+	f.StringSliceVar(&df.disable, "disable-rule", nil, "for images: drop the findings of this rule (as for scan); repeatable")
 	df.limits.add(cmd)
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(reportdiff.Formats, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(reportdiff.Severities, cobra.ShellCompDirectiveNoFileComp))
@@ -105,11 +110,17 @@ func runDiff(cmd *cobra.Command, args []string, df *diffFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	var bl *baseline.File
+	if df.baseline != "" {
+		if bl, err = baseline.Load(df.baseline); err != nil {
+			return usageErr("%v", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var reps [2]*report.Report
 	for i, in := range args {
-		r, err := loadOrScan(ctx, in, df, date, lim)
+		r, err := loadOrScan(ctx, in, df, date, lim, bl)
 		if err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("%s: %w", in, err)}
 		}
@@ -144,7 +155,7 @@ func runDiff(cmd *cobra.Command, args []string, df *diffFlags) error {
 
 // loadOrScan reads a report.json (a JSON document of schema
 // fwaudit.report/v1) or scans an image.
-func loadOrScan(ctx context.Context, path string, df *diffFlags, date time.Time, lim extract.Limits) (*report.Report, error) {
+func loadOrScan(ctx context.Context, path string, df *diffFlags, date time.Time, lim extract.Limits, bl *baseline.File) (*report.Report, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -180,6 +191,7 @@ func loadOrScan(ctx context.Context, path string, df *diffFlags, date time.Time,
 	p := newProgress(df.quiet)
 	res, err := scan.Run(ctx, path, scan.Options{Limits: lim, Jobs: df.jobs, Analyzers: list,
 		SkipVulns: df.noVulns, Vulns: vulns.Options{DBPath: df.vulnDB}, Progress: p.event,
+		DisableRules: df.disable, Baseline: bl, Today: date,
 		Stage: func(s string) { p.printf("%s: %s", filepath.Base(path), s) }})
 	p.done()
 	if err != nil {
