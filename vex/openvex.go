@@ -79,9 +79,9 @@ func OpenVEX(d Document, items []Item) ([]byte, error) {
 		if it.PURL != "" {
 			ids[ovex.PURL] = it.PURL
 		}
-		if len(it.CPEs) > 0 {
-			ids[ovex.CPE23] = it.CPEs[0]
-		}
+		// no CPE identifier: the OpenVEX JSON schema names it "@cpe23",
+		// go-vex and the specification's text "cpe23"; the purl and the
+		// status notes identify the component instead
 		if len(ids) > 0 {
 			sub.Identifiers = ids
 		}
