@@ -39,6 +39,7 @@ type Collector struct {
 	imgArch []Arch
 	archSet bool
 	modules *Names
+	index   map[string]analyzers.File
 	// Notes are bounds that were hit.
 	Notes []string
 }
@@ -109,10 +110,31 @@ func (c *Collector) Facts(name, version string, layers, paths []string) Facts {
 	return f
 }
 
-// files resolves the component's paths in its layers.
+// files resolves the component's paths in its layers (following links
+// the way the device would; a file the target indexes without a layer
+// root, such as a bare binary scanned as the image, by its path).
 func (c *Collector) files(layers, paths []string) []analyzers.File {
 	var out []analyzers.File
 	seen := map[string]bool{}
+	if c.index == nil {
+		c.index = map[string]analyzers.File{}
+		for _, f := range c.t.Files() {
+			if f.Layer != nil {
+				c.index[f.Layer.Path+"\x00"+f.Path] = f
+			}
+		}
+	}
+	for _, ls := range layers {
+		for i, p := range paths {
+			if i == 32 {
+				break
+			}
+			if f, ok := c.index[ls+"\x00"+p]; ok && (f.Layer.Root == "" || !strings.HasPrefix(f.HostPath, f.Layer.Root)) && !seen[f.HostPath] {
+				seen[f.HostPath] = true
+				out = append(out, f)
+			}
+		}
+	}
 	for _, ls := range layers {
 		for _, l := range c.t.Layers {
 			if l == nil || l.Path != ls {
