@@ -189,6 +189,11 @@ func elfArch(p string, b []byte) (Arch, bool) {
 		return Arch{}, false
 	}
 	a.Machine = MachineName(elf.Machine(m))
+	if a.Machine == "mips" && a.Class == 64 {
+		// one ELF machine for both; the 64-bit kernels have other code
+		// (compat layer)
+		a.Machine = "mips64"
+	}
 	return a, true
 }
 

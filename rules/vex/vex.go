@@ -63,8 +63,8 @@ type Needs struct {
 	// which must be present ("SSLv2_method").
 	Symbols []string `yaml:"symbols,omitempty,flow"`
 	// Arch: ELF machines (lower case, debug/elf's name without EM_:
-	// "arm", "mips", "aarch64", "x86_64", "386", "ppc") the vulnerable code
-	// exists on.
+	// "arm", "mips", "aarch64", "x86_64", "386", "ppc"; a 64-bit MIPS file
+	// is "mips64") the vulnerable code exists on.
 	Arch []string `yaml:"arch,omitempty,flow"`
 	// Introduced: the first release that has the vulnerable code; older
 	// versions do not.
@@ -93,7 +93,7 @@ var (
 	cveRe   = regexp.MustCompile(`^CVE-\d{4}-\d{4,}$`)
 	cfgRe   = regexp.MustCompile(`^CONFIG_[A-Z0-9_]+$`)
 	nameRe  = regexp.MustCompile(`^[A-Za-z0-9_\[][A-Za-z0-9_.\-\[\]]*$`)
-	archSet = map[string]bool{"arm": true, "aarch64": true, "mips": true, "x86_64": true, "386": true, "ppc": true, "ppc64": true, "riscv": true, "sparc": true, "sh": true}
+	archSet = map[string]bool{"arm": true, "aarch64": true, "mips": true, "mips64": true, "x86_64": true, "386": true, "ppc": true, "ppc64": true, "riscv": true, "sparc": true, "sparcv9": true, "s390": true, "sh": true}
 )
 
 // Validate checks the set: known layout, unique ids, one rule per
