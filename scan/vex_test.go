@@ -128,6 +128,11 @@ func TestVEXTPLinkWR841N(t *testing.T) {
 		{"busybox", "CVE-2013-1813", "no applet mdev"},
 		{"busybox", "CVE-2022-28391", "no applet netstat"},
 		{"uclibc", "CVE-2016-6264", "MIPS big-endian"},
+		// the kernel is MIPS32 (its modules say so): no 64-bit compat
+		// layer, no ARM uaccess code
+		{"linux_kernel", "CVE-2010-3081", "MIPS big-endian"},
+		{"linux_kernel", "CVE-2016-4997", "MIPS big-endian"},
+		{"linux_kernel", "CVE-2013-6282", "MIPS big-endian"},
 	}
 	for _, comp := range []string{"hostapd", "wpa_supplicant"} {
 		for _, id := range []string{"CVE-2019-9494", "CVE-2019-9495", "CVE-2019-9496", "CVE-2019-9497", "CVE-2019-9498", "CVE-2019-9499", "CVE-2022-23303", "CVE-2022-23304"} {
@@ -175,7 +180,11 @@ func TestVEXTPLinkWR841N(t *testing.T) {
 			if isNA[c.Name+" "+v.ID] {
 				continue
 			}
-			if v.Applicability.State != "affected" {
+			// the image holds no kernel configuration: a kernel CVE in
+			// an optional subsystem whose module is not there either
+			// stays under investigation; everything else is affected
+			kernelUnknown := c.Name == "linux_kernel" && v.Applicability.State == "under_investigation" && strings.Contains(v.Applicability.Detail, "kernel configuration")
+			if v.Applicability.State != "affected" && !kernelUnknown {
 				t.Errorf("%s %s: %s (%s), want affected", c.Name, v.ID, v.Applicability.State, v.Applicability.Detail)
 			}
 			applicable[c.Name]++
