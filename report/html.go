@@ -58,25 +58,28 @@ func WriteHTML(w io.Writer, r *Report) error {
 func htmlText(s string, max int) string { return truncate(quoteLine(s), max) }
 
 type htmlView struct {
-	Title            string
-	ImageName        string
-	ImagePath        string
-	SHA256           string
-	Size             string
-	SizeBytes        int64
-	Tool             string
-	Schema           string
-	PSTI             string
-	Findings         string
-	LayerSummary     string
-	HasCompl         bool
-	CoPName          string
-	CoP              []htmlItem
-	CoPCounts        htmlCounts
-	Others           []htmlCounts
-	Severities       []htmlSevCount
-	Groups           []htmlGroup
-	Components       []htmlComponent
+	Title        string
+	ImageName    string
+	ImagePath    string
+	SHA256       string
+	Size         string
+	SizeBytes    int64
+	Tool         string
+	Schema       string
+	PSTI         string
+	Findings     string
+	LayerSummary string
+	HasCompl     bool
+	CoPName      string
+	CoP          []htmlItem
+	CoPCounts    htmlCounts
+	Others       []htmlCounts
+	Severities   []htmlSevCount
+	Groups       []htmlGroup
+	Components   []htmlComponent
+	// NotApplicable are the vulnerabilities the image shows do not apply
+	// (or a user VEX accepted), listed folded with the reason.
+	NotApplicable    []htmlNA
 	VulnDB           string
 	Assessment       string
 	NotAssessed      string
@@ -149,6 +152,15 @@ type htmlFinding struct {
 	Missing    bool // the ID is not among the report's findings
 }
 
+type htmlNA struct {
+	Component string
+	ID        string
+	Severity  string
+	State     string
+	Detail    string
+	Evidence  []string
+}
+
 type htmlComponent struct {
 	Name     string
 	Version  string
@@ -157,6 +169,7 @@ type htmlComponent struct {
 	Paths    []string
 	More     int
 	Vulns    int
+	NA       int
 	Worst    string
 	WorstSev string
 	SevClass string
@@ -348,8 +361,13 @@ func htmlModel(r *Report) *htmlView {
 	}
 
 	v.Components = componentViews(r)
+	v.NotApplicable = notApplicableViews(r)
 	if db := r.VulnDB; db != nil {
-		v.VulnDB = htmlText(fmt.Sprintf("%s, built %s, %d records", db.Source, db.Built, db.Records), htmlMaxText)
+		d := fmt.Sprintf("%s, built %s, %d records", db.Source, db.Built, db.Records)
+		if db.Summary != "" {
+			d = fmt.Sprintf("%s (%s, data of %s; database built %s)", db.Source, db.Summary, db.DataDate, db.Built)
+		}
+		v.VulnDB = htmlText(d+"; only those that apply to this image are counted", htmlMaxText)
 	}
 	v.Layers = layerViews(r.Layers)
 	ran := make([]string, 0, len(r.Analyzers.Ran))
@@ -433,8 +451,9 @@ func componentViews(r *Report) []htmlComponent {
 			Version: htmlText(c.Version, 80),
 			Type:    htmlText(c.Type, 40),
 			PURL:    htmlText(c.PURL, htmlMaxText),
-			Vulns:   len(c.Vulnerabilities),
 		}
+		app, na := splitApplicable(c.Vulnerabilities)
+		hc.Vulns, hc.NA = len(app), len(na)
 		for i, p := range c.Paths {
 			if i == htmlMaxPaths {
 				hc.More = len(c.Paths) - htmlMaxPaths
@@ -442,8 +461,8 @@ func componentViews(r *Report) []htmlComponent {
 			}
 			hc.Paths = append(hc.Paths, htmlText(p, htmlMaxText))
 		}
-		if len(c.Vulnerabilities) > 0 {
-			w := c.Vulnerabilities[0]
+		if len(app) > 0 {
+			w := app[0]
 			hc.Worst = htmlText(w.ID, 60)
 			hc.WorstSev = htmlText(w.Severity, 40)
 			if w.CVSS > 0 {
@@ -451,12 +470,12 @@ func componentViews(r *Report) []htmlComponent {
 			}
 			hc.SevClass = sevClass(strings.ToLower(w.Severity))
 			fixed := 0
-			for _, vu := range c.Vulnerabilities {
+			for _, vu := range app {
 				if vu.Fixed != "" {
 					fixed++
 				}
 			}
-			hc.Fixed = fmt.Sprintf("%d of %d", fixed, len(c.Vulnerabilities))
+			hc.Fixed = fmt.Sprintf("%d of %d", fixed, len(app))
 			if w.Fixed != "" {
 				hc.Fixed += "; worst fixed in " + htmlText(w.Fixed, 80)
 			}
@@ -470,6 +489,34 @@ func componentViews(r *Report) []htmlComponent {
 			hc.EOLNote = htmlText(f.Message, htmlMaxText)
 		}
 		out = append(out, hc)
+	}
+	return out
+}
+
+// notApplicableViews lists every vulnerability that does not count, with
+// its reason and evidence.
+func notApplicableViews(r *Report) []htmlNA {
+	var out []htmlNA
+	for _, c := range r.Components {
+		_, na := splitApplicable(c.Vulnerabilities)
+		for _, v := range na {
+			a := v.Applicability
+			st := a.State
+			if a.Justification != "" {
+				st += " (" + a.Justification + ")"
+			}
+			h := htmlNA{
+				Component: htmlText(c.Name+" "+c.Version, htmlMaxText),
+				ID:        htmlText(v.ID, 60),
+				Severity:  htmlText(v.Severity, 40),
+				State:     htmlText(st, 120),
+				Detail:    htmlText(a.Detail, htmlMaxText),
+			}
+			for _, e := range a.Evidence {
+				h.Evidence = append(h.Evidence, htmlText(e, htmlMaxText))
+			}
+			out = append(out, h)
+		}
 	}
 	return out
 }

@@ -201,6 +201,17 @@ func (m *mdWriter) components(r *Report) {
 		m.f("No components found.\n\n")
 		return
 	}
+	if db := r.VulnDB; db != nil {
+		m.f("Known vulnerabilities from the %s", mdText(db.Source))
+		if db.Summary != "" {
+			m.f(" (%s", mdText(db.Summary))
+			if db.DataDate != "" {
+				m.f(", data of %s", mdText(db.DataDate))
+			}
+			m.f(")")
+		}
+		m.f(", judged against the image's own evidence (VEX): only the applicable ones are counted.\n\n")
+	}
 	m.f("| Name | Version | Type | PURL | Known vulnerabilities | Paths |\n")
 	m.f("|---|---|---|---|---|---|\n")
 	for _, c := range r.Components {
@@ -213,14 +224,70 @@ func (m *mdWriter) components(r *Report) {
 			paths = append(paths, mdCodeMax(p, true, mdMaxText))
 		}
 		vulns := ""
-		if n := len(c.Vulnerabilities); n > 0 {
-			w := c.Vulnerabilities[0]
+		app, na := splitApplicable(c.Vulnerabilities)
+		if n := len(app); n > 0 {
+			w := app[0]
 			vulns = fmt.Sprintf("%d, worst %s (%s)", n, cell(w.ID), cell(w.Severity))
+		}
+		if len(na) > 0 {
+			if vulns != "" {
+				vulns += "; "
+			}
+			vulns += fmt.Sprintf("%d not applicable", len(na))
 		}
 		m.f("| %s | %s | %s | %s | %s | %s |\n",
 			cell(c.Name), cell(c.Version), cell(c.Type), cell(c.PURL), vulns, strings.Join(paths, ", "))
 	}
 	m.f("\n")
+	m.notApplicable(r)
+}
+
+// splitApplicable splits a component's vulnerabilities into those that
+// count (affected, under investigation) and those that do not, keeping
+// their order (worst first).
+func splitApplicable(vs []Vulnerability) (app, na []Vulnerability) {
+	for _, v := range vs {
+		if v.Applicable() {
+			app = append(app, v)
+		} else {
+			na = append(na, v)
+		}
+	}
+	return app, na
+}
+
+// notApplicable lists, folded, the vulnerabilities matched on a version
+// that the image shows do not apply (or a user VEX file accepted), each
+// with the reason and the evidence: shown, never hidden.
+func (m *mdWriter) notApplicable(r *Report) {
+	n := 0
+	for _, c := range r.Components {
+		_, na := splitApplicable(c.Vulnerabilities)
+		n += len(na)
+	}
+	if n == 0 {
+		return
+	}
+	m.f("<details><summary>Not applicable to this image: %d known vulnerabilit%s (the vulnerable code is not in the image, or a user VEX file accepted it)</summary>\n\n", n, plural(n, "y", "ies"))
+	m.f("| Component | Vulnerability | Severity | State | Why | Evidence |\n")
+	m.f("|---|---|---|---|---|---|\n")
+	for _, c := range r.Components {
+		_, na := splitApplicable(c.Vulnerabilities)
+		for _, v := range na {
+			a := v.Applicability
+			state := mdText(a.State)
+			if a.Justification != "" {
+				state += " (" + mdText(a.Justification) + ")"
+			}
+			ev := make([]string, 0, len(a.Evidence))
+			for _, e := range a.Evidence {
+				ev = append(ev, mdText(truncate(e, mdMaxEvidence)))
+			}
+			m.f("| %s | %s | %s | %s | %s | %s |\n", cell(c.Name+" "+c.Version), cell(v.ID), cell(v.Severity), state,
+				mdText(truncate(a.Detail, mdMaxEvidence)), strings.Join(ev, "; "))
+		}
+	}
+	m.f("\n</details>\n\n")
 }
 
 // cell renders a table cell: a code span, or nothing for an empty value.

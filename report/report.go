@@ -144,6 +144,34 @@ type Vulnerability struct {
 	CVSS     float64 `json:"cvss,omitempty"`
 	Fixed    string  `json:"fixed,omitempty"`
 	URL      string  `json:"url,omitempty"`
+	// Applicability says whether the image contains the vulnerable code
+	// (VEX), from the image's own evidence or a user VEX file.
+	Applicability *Applicability `json:"applicability,omitempty"`
+}
+
+// Applicable reports whether the vulnerability counts against its
+// component: affected, under investigation, or not judged.
+func (v Vulnerability) Applicable() bool {
+	return v.Applicability == nil || v.Applicability.State == "affected" || v.Applicability.State == "under_investigation"
+}
+
+// Applicability is the VEX analysis of one vulnerability of one component.
+type Applicability struct {
+	// State is the OpenVEX status: affected, not_affected,
+	// under_investigation or fixed.
+	State string `json:"state"`
+	// Justification is the OpenVEX justification of not_affected.
+	Justification string `json:"justification,omitempty"`
+	// Detail says why.
+	Detail string `json:"detail"`
+	// Evidence is what in the image the decision rests on.
+	Evidence []string `json:"evidence,omitempty"`
+	// Rule is the rules/vex rule that decided.
+	Rule string `json:"rule,omitempty"`
+	// Source is the rule's source, or the user VEX file.
+	Source string `json:"source,omitempty"`
+	// By is "fwaudit" or "user VEX FILE".
+	By string `json:"by"`
 }
 
 // VulnDB describes the vulnerability database a scan matched against.
@@ -153,6 +181,12 @@ type VulnDB struct {
 	Built   string `json:"built"`
 	Schema  string `json:"schema"`
 	Records int    `json:"records"`
+	// DataDate is the date of the data itself (YYYY-MM-DD): when the
+	// embedded feed was read from NVD, or a grype database was built.
+	DataDate string `json:"data_date,omitempty"`
+	// Summary names the feed and its size ("curated: 215 records for 22
+	// components").
+	Summary string `json:"summary,omitempty"`
 }
 
 // AnalyzerSummary says which analyzers ran and which failed.

@@ -21,6 +21,7 @@ import (
 	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/vex"
 	"github.com/fwaudit/fwaudit/vulns"
 )
 
@@ -47,6 +48,12 @@ type Options struct {
 	SkipVulns bool
 	// Vulns selects the vulnerability database.
 	Vulns vulns.Options
+	// VEXFiles are the user's OpenVEX files (--vex): their statements
+	// (a CVE not_affected with a justification, or fixed) override
+	// fwaudit's own applicability analysis and are shown as such.
+	VEXFiles []string
+	// ScanDate dates vex.openvex.json and vulns.cdx.json (zero: today).
+	ScanDate time.Time
 	// Progress receives extraction events.
 	Progress func(extract.Event)
 	// Stage is called as each stage starts ("extract", "analyze", "sbom").
@@ -106,6 +113,14 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 		if opt.Stage != nil {
 			opt.Stage(s)
 		}
+	}
+	var users []*vex.User
+	for _, p := range opt.VEXFiles {
+		u, err := vex.LoadUser(p)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
 	}
 	work := opt.WorkDir
 	if work == "" {
@@ -173,18 +188,34 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 		} else {
 			out.Ran = append(out.Ran, "vulns")
 			matched = true
-			dbInfo = &report.VulnDB{Source: info.Source, Path: info.Path, Built: info.Built.UTC().Format(time.RFC3339), Schema: info.Schema, Records: info.Records}
-			findings = append(findings, applyMatches(comps, ms)...)
+			dbInfo = &report.VulnDB{Source: info.Source, Path: info.Path, Built: info.Built.UTC().Format(time.RFC3339), Schema: info.Schema, Records: info.Records, Summary: info.Summary}
+			if !info.DataDate.IsZero() {
+				dbInfo.DataDate = info.DataDate.UTC().Format("2006-01-02")
+			}
+			// applicability of every match, from the image's own evidence
+			// and the user's VEX files
+			an, _ := analyze(target, comps, ms, users)
+			findings = append(findings, applyMatches(comps, ms, an)...)
 			analyzers.SortFindings(findings)
-			// the SBOM with its vulnerabilities, as grype's CycloneDX
-			// presenter writes it
-			if doc, err := VulnsCycloneDX(merged, ms); err != nil {
+			date := opt.ScanDate
+			if date.IsZero() {
+				date = time.Now().UTC()
+			}
+			if sboms == nil {
+				sboms = map[string][]byte{}
+			}
+			// the SBOM with its vulnerabilities and their analysis, as
+			// grype's CycloneDX presenter writes it, and the OpenVEX
+			// document of the same decisions
+			if doc, err := VulnsCycloneDX(merged, ms, VulnsMeta{ImageSHA256: res.SHA256, Date: date, Analyses: an}); err != nil {
 				out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulns", Error: err.Error()})
 			} else {
-				if sboms == nil {
-					sboms = map[string][]byte{}
-				}
 				sboms["vulns.cdx.json"] = doc
+			}
+			if doc, err := vex.OpenVEX(vex.Document{ImageSHA256: res.SHA256, ImageName: filepath.Base(image), Date: date, Tool: "fwaudit " + Version}, vexItems(ms, comps, an)); err != nil {
+				out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulns", Error: err.Error()})
+			} else if doc != nil {
+				sboms["vex.openvex.json"] = doc
 			}
 		}
 	}

@@ -41,6 +41,7 @@ type scanFlags struct {
 	config          string
 	noConfig        bool
 	baseline        string
+	vexFiles        []string
 	failOnGuideline []int
 	disableRules    []string
 	threshold       string
@@ -116,6 +117,7 @@ See docs/configuration.md.`,
 	f.StringVar(&sf.config, "config", "", "configuration file (default: "+config.FileName+" in the current folder, if any); flags override it")
 	f.BoolVar(&sf.noConfig, "no-config", false, "ignore "+config.FileName+" in the current folder")
 	f.StringVar(&sf.baseline, "baseline", "", "baseline of accepted findings (fwaudit baseline create): they are reported as suppressed and do not fail the run")
+	f.StringArrayVar(&sf.vexFiles, "vex", nil, "OpenVEX file of your own vulnerability decisions (not_affected with a justification, fixed): shown as accepted, never hidden; repeatable")
 	f.IntSliceVar(&sf.failOnGuideline, "fail-on-guideline", nil, "exit 1 if one of these UK Code of Practice guidelines fails (e.g. 1,3)")
 	f.StringSliceVar(&sf.disableRules, "disable-rule", nil, `drop the findings of this rule ("eol-component"; a parent such as "extraction-anomaly" covers its sub-rules; "eol-*" is a prefix); repeatable`)
 	f.StringVar(&sf.threshold, "compliance-threshold", "medium", "findings at or above this severity fail the compliance items they map to")
@@ -216,6 +218,7 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 		opt := scan.Options{
 			Limits: lim, Jobs: sf.jobs, WorkDir: sf.workdir, KeepWorkDir: sf.keep, SkipSBOM: sf.noSBOM, Analyzers: list,
 			SkipVulns: sf.noVulns, Vulns: vulns.Options{DBPath: sf.vulnDB}, ComplianceThreshold: threshold,
+			VEXFiles: sf.vexFiles, ScanDate: date,
 			Progress:     p.event,
 			Stage:        func(s string) { p.printf("%s: %s", name, s) },
 			DisableRules: sf.disableRules, Baseline: bl, Today: today, Gate: gate,
