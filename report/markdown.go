@@ -211,7 +211,7 @@ func (m *mdWriter) components(r *Report) {
 		vulns := ""
 		app, na := splitApplicable(c.Vulnerabilities)
 		if n := len(app); n > 0 {
-			w := app[0]
+			w := worstOf(app)
 			vulns = fmt.Sprintf("%d, worst %s (%s)", n, cell(w.ID), cell(w.Severity))
 		}
 		if len(na) > 0 {
@@ -239,6 +239,17 @@ func splitApplicable(vs []Vulnerability) (app, na []Vulnerability) {
 		}
 	}
 	return app, na
+}
+
+// worstOf is the first (worst) vulnerability the image shows is there,
+// else the first under investigation.
+func worstOf(app []Vulnerability) Vulnerability {
+	for _, v := range app {
+		if v.Applicability == nil || v.Applicability.State == "affected" {
+			return v
+		}
+	}
+	return app[0]
 }
 
 // notApplicable lists, folded, the vulnerabilities matched on a version
