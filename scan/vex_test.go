@@ -243,6 +243,16 @@ func TestVEXTPLinkWR841N(t *testing.T) {
 	if !found {
 		t.Error("CVE-2016-6264 not in vex.openvex.json")
 	}
+	// the same scan gives the same documents, byte for byte
+	again, err := Run(context.Background(), img, Options{Jobs: 2, SkipSBOM: true, ScanDate: date, Vulns: testVulnOptions(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vulns.cdx.json", "vex.openvex.json"} {
+		if !bytes.Equal(res.SBOM[name], again.SBOM[name]) {
+			t.Errorf("%s differs between two scans of the same image", name)
+		}
+	}
 }
 
 func itoa(n int) string {
