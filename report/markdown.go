@@ -182,10 +182,6 @@ func (m *mdWriter) finding(num int, f *analyzers.Finding) {
 
 func (m *mdWriter) components(r *Report) {
 	m.f("## Components\n\n")
-	if len(r.Components) == 0 {
-		m.f("No components found.\n\n")
-		return
-	}
 	if db := r.VulnDB; db != nil {
 		m.f("Known vulnerabilities from the %s", mdText(db.Source))
 		if db.Summary != "" {
@@ -196,6 +192,10 @@ func (m *mdWriter) components(r *Report) {
 			m.f(")")
 		}
 		m.f(", judged against the image's own evidence (VEX): only the applicable ones are counted.\n\n")
+	}
+	if len(r.Components) == 0 {
+		m.f("No components found.\n\n")
+		return
 	}
 	m.f("| Name | Version | Type | PURL | Known vulnerabilities | Paths |\n")
 	m.f("|---|---|---|---|---|---|\n")
