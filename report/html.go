@@ -462,7 +462,7 @@ func componentViews(r *Report) []htmlComponent {
 			hc.Paths = append(hc.Paths, htmlText(p, htmlMaxText))
 		}
 		if len(app) > 0 {
-			w := app[0]
+			w := worstOf(app)
 			hc.Worst = htmlText(w.ID, 60)
 			hc.WorstSev = htmlText(w.Severity, 40)
 			if w.CVSS > 0 {

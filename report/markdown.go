@@ -197,10 +197,6 @@ func (m *mdWriter) finding(num int, f *analyzers.Finding) {
 
 func (m *mdWriter) components(r *Report) {
 	m.f("## Components\n\n")
-	if len(r.Components) == 0 {
-		m.f("No components found.\n\n")
-		return
-	}
 	if db := r.VulnDB; db != nil {
 		m.f("Known vulnerabilities from the %s", mdText(db.Source))
 		if db.Summary != "" {
@@ -211,6 +207,10 @@ func (m *mdWriter) components(r *Report) {
 			m.f(")")
 		}
 		m.f(", judged against the image's own evidence (VEX): only the applicable ones are counted.\n\n")
+	}
+	if len(r.Components) == 0 {
+		m.f("No components found.\n\n")
+		return
 	}
 	m.f("| Name | Version | Type | PURL | Known vulnerabilities | Paths |\n")
 	m.f("|---|---|---|---|---|---|\n")
@@ -226,7 +226,7 @@ func (m *mdWriter) components(r *Report) {
 		vulns := ""
 		app, na := splitApplicable(c.Vulnerabilities)
 		if n := len(app); n > 0 {
-			w := app[0]
+			w := worstOf(app)
 			vulns = fmt.Sprintf("%d, worst %s (%s)", n, cell(w.ID), cell(w.Severity))
 		}
 		if len(na) > 0 {
@@ -254,6 +254,17 @@ func splitApplicable(vs []Vulnerability) (app, na []Vulnerability) {
 		}
 	}
 	return app, na
+}
+
+// worstOf is the first (worst) vulnerability the image shows is there,
+// else the first under investigation.
+func worstOf(app []Vulnerability) Vulnerability {
+	for _, v := range app {
+		if v.Applicability == nil || v.Applicability.State == "affected" {
+			return v
+		}
+	}
+	return app[0]
 }
 
 // notApplicable lists, folded, the vulnerabilities matched on a version

@@ -384,3 +384,34 @@ func TestTableContent(t *testing.T) {
 		t.Error("findings not in report order")
 	}
 }
+
+// TestMarkdownNotApplicable: CVEs the image shows do not apply are not
+// counted but listed, folded, with their reason and evidence (escaped).
+func TestMarkdownNotApplicable(t *testing.T) {
+	r := &Report{Components: []Component{{Name: "busybox", Version: "1.01", Vulnerabilities: []Vulnerability{
+		{ID: "CVE-2022-48174", Severity: "critical", Applicability: &Applicability{State: "not_affected", Justification: "vulnerable_code_not_present", Detail: "not compiled in: the code is the ash shell", Evidence: []string{"no applet ash in applet table: msh | <script>"}, By: "fwaudit"}},
+		{ID: "CVE-2016-2148", Severity: "critical", Applicability: &Applicability{State: "affected", Detail: "present", By: "fwaudit"}},
+		{ID: "CVE-2011-2716", Severity: "medium", Applicability: &Applicability{State: "not_affected", Justification: "vulnerable_code_cannot_be_controlled_by_adversary", Detail: "accepted by user VEX v.json", By: "user VEX v.json"}},
+	}}}, VulnDB: &VulnDB{Source: "embedded feed", Summary: "curated: 228 records for 35 components", DataDate: "2026-12-03"}}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{
+		"| 1, worst `CVE-2016-2148` (`critical`); 2 not applicable |",
+		"<details><summary>Not applicable to this image: 2 known vulnerabilities",
+		"not\\_affected (vulnerable\\_code\\_not\\_present)",
+		"msh \\| \\<script\\>",
+		"accepted by user VEX v.json",
+		"curated: 228 records for 35 components, data of 2026-12-03",
+		"</details>",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "<script>") {
+		t.Error("evidence not escaped")
+	}
+}

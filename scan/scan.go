@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fwaudit/fwaudit/analyzers"
@@ -194,7 +195,13 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 			}
 			// applicability of every match, from the image's own evidence
 			// and the user's VEX files
-			an, _ := analyze(target, comps, ms, users)
+			an, notes := analyze(target, comps, ms, users)
+			if len(notes) > 0 {
+				// a bound was hit while reading evidence: the decisions
+				// it touched are under investigation; say which
+				sort.Strings(notes)
+				out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vex", Error: "evidence bounds hit: " + strings.Join(notes, "; ")})
+			}
 			findings = append(findings, applyMatches(comps, ms, an)...)
 			analyzers.SortFindings(findings)
 			date := opt.ScanDate

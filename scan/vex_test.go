@@ -13,6 +13,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/analyzers/components"
+	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"github.com/fwaudit/fwaudit/report"
 	"github.com/fwaudit/fwaudit/vulns"
@@ -243,6 +246,16 @@ func TestVEXTPLinkWR841N(t *testing.T) {
 	if !found {
 		t.Error("CVE-2016-6264 not in vex.openvex.json")
 	}
+	// the same scan gives the same documents, byte for byte
+	again, err := Run(context.Background(), img, Options{Jobs: 2, SkipSBOM: true, ScanDate: date, Vulns: testVulnOptions(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vulns.cdx.json", "vex.openvex.json"} {
+		if !bytes.Equal(res.SBOM[name], again.SBOM[name]) {
+			t.Errorf("%s differs between two scans of the same image", name)
+		}
+	}
 }
 
 func itoa(n int) string {
@@ -304,4 +317,38 @@ func TestUserVEX(t *testing.T) {
 	if _, err := Run(context.Background(), fixture("flash.bin"), Options{Jobs: 2, SkipSBOM: true, SkipVulns: true, VEXFiles: []string{bad}}); err == nil {
 		t.Error("a VEX file with a not_affected statement without justification was accepted")
 	}
+}
+
+// BenchmarkAnalyzeWR841N measures the applicability stage alone (evidence
+// from the unpacked image and every rule over the matches) on the
+// TL-WR841N v10 image.
+func BenchmarkAnalyzeWR841N(b *testing.B) {
+	img := testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	ctx := context.Background()
+	res, err := extract.Extract(ctx, img, b.TempDir(), extract.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := analyzers.NewTarget(res.Layers)
+	fw, err := components.Catalog(ctx, target, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	comps, _, merged, err := BuildSBOM(ctx, img, res, fw, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ms, _, err := vulns.MatchSBOM(ctx, merged, vulns.Options{CacheDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		// a fresh target each time: nothing cached between runs
+		an, _ := analyze(analyzers.NewTarget(res.Layers), comps, ms, nil)
+		if len(an) != len(ms) {
+			b.Fatalf("%d analyses for %d matches", len(an), len(ms))
+		}
+	}
+	b.ReportMetric(float64(len(ms)), "matches")
 }

@@ -142,7 +142,15 @@ func applyMatches(comps []report.Component, ms []vulns.Match, an map[string]vex.
 		if len(applicable) == 0 {
 			continue
 		}
+		// the worst is the worst CVE the image shows is there; one under
+		// investigation only when none is
 		worst := applicable[0]
+		for _, m := range applicable {
+			if a, ok := an[matchKey(m.Component, m.Version, m.ID)]; !ok || a.State == vex.Affected {
+				worst = m
+				break
+			}
+		}
 		sev := analyzers.Severity(worst.Severity)
 		if sev.Rank() < 0 {
 			sev = analyzers.Low

@@ -249,7 +249,7 @@ func TestFeedCoversClassifiers(t *testing.T) {
 			}
 		}
 	}
-	if n := have["linux:linux_kernel"]; n < 16 {
-		t.Errorf("the feed has %d Linux kernel records, want at least 16", n)
+	if n := have["linux:linux_kernel"]; n < 20 {
+		t.Errorf("the feed has %d Linux kernel records, want at least 20", n)
 	}
 }
