@@ -69,6 +69,7 @@ type engine struct {
 	layers  []*Layer
 	seq     int
 	written int64
+	carve   *carveBudget // carving inside file-system members (carve.go)
 }
 
 // Extract unpacks the image at imagePath into workDir (which it creates) and
@@ -527,7 +528,11 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int) {
 		}
 		fi, err := f.Stat()
 		if err == nil && fi.Size() > 0 {
-			e.processBlob(ctx, l, f, fi.Size(), src, depth+1, l.IsFilesystem())
+			if l.IsFilesystem() {
+				e.processMember(ctx, l, f, fi.Size(), src, depth+1)
+			} else {
+				e.processBlob(ctx, l, f, fi.Size(), src, depth+1, false)
+			}
 		}
 		f.Close()
 	}
