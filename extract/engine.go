@@ -463,6 +463,7 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 	default:
 		l.Status = StatusFailed
 	}
+	noteEncrypted(l, uerr)
 	if uerr != nil {
 		l.Error = fmt.Sprintf("%s: %v", f.Name(), uerr)
 	} else if le := w.LimitHit(); le != nil {

@@ -19,7 +19,7 @@ export TZ=UTC LC_ALL=C SOURCE_DATE_EPOCH=$E
 umask 022
 PY=${PYTHON:-python3}
 
-for t in gcc strip mksquashfs lzma zip openssl "$PY"; do
+for t in gcc strip mksquashfs lzma zip openssl xxd "$PY"; do
     command -v "$t" >/dev/null || { echo "build-recall.sh: missing tool: $t" >&2; exit 1; }
 done
 
@@ -150,12 +150,14 @@ K128=000102030405060708090a0b0c0d0e0f
 K256=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 IV=f0e0d0c0b0a090807060504030201000
 # OpenSSL enc (salted, password-derived key): what many update scripts use
-openssl enc -aes-256-cbc -pbkdf2 -salt -S 0123456789abcdef -pass pass:fwaudit-fixture \
-    -in "$W/plain.bin" -out "$OUT/enc-openssl.bin"
+# (OpenSSL 3 omits the "Salted__" + salt header when -S fixes the salt, so
+# it is written here as "openssl enc" writes it with a random salt)
+salted() { printf 'Salted__'; printf '%s' "$1" | xxd -r -p
+           openssl enc -aes-256-cbc -pbkdf2 -S "$1" -pass pass:fwaudit-fixture -in "$2"; }
+salted 0123456789abcdef "$W/plain.bin" > "$OUT/enc-openssl.bin"
 openssl enc -aes-128-cbc -nopad -K $K128 -iv $IV -in "$W/plain.bin" -out "$W/shrs.body"
 openssl enc -aes-256-cbc -nopad -K $K256 -iv $IV -in "$W/plain.bin" -out "$W/encimg.body"
-openssl enc -aes-256-cbc -pbkdf2 -salt -S fedcba9876543210 -pass pass:fwaudit-fixture \
-    -in "$W/plain.bin" -out "$W/tlv.body"
+salted fedcba9876543210 "$W/plain.bin" > "$W/tlv.body"
 openssl enc -aes-128-cbc -nopad -K $K128 -iv $IV -in "$W/plain.bin" -out "$W/tplink.body"
 "$PY" - "$W" "$OUT" "$IV" <<'EOF'
 import hashlib, struct, sys
