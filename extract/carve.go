@@ -105,7 +105,9 @@ func (e *engine) processMember(ctx context.Context, l *Layer, r io.ReaderAt, siz
 		// nothing found: drop the opaque-gap layers carving added for
 		// this file (they are the only layers it can have added).
 		e.layers, e.seq = e.layers[:n0], seq0
+		return
 	}
+	e.bootRegion(ctx, l, source, r, size, n0)
 }
 
 // finalType names the type of a file whose type is known and final (it is

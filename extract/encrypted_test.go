@@ -1,10 +1,12 @@
 package extract
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -83,5 +85,50 @@ func TestEncryptedInsideBlob(t *testing.T) {
 	l := layerByPath(res, "dlink-encrpted-img@0x10000")
 	if l == nil || l.Encryption == "" || l.Size != int64(len(enc)) {
 		t.Fatalf("no encrypted layer at 0x10000 of %d bytes: %v", len(enc), layerPaths(res))
+	}
+}
+
+// A raw flash dump's boot loader (no uImage) is kept as a layer with its
+// bytes, so its banner is seen.
+func TestBootLoaderRegion(t *testing.T) {
+	res := extractFixture(t, "flash-uboot2013.bin", DefaultLimits())
+	l := layerByPath(res, "bootloader@0x0")
+	if l == nil || l.Status != StatusOK || l.Size != 0x20000 || l.Files != 1 {
+		t.Fatalf("no boot loader layer of 0x20000 bytes: %v", layerPaths(res))
+	}
+	b, err := os.ReadFile(filepath.Join(l.Root, "bootloader.bin"))
+	if err != nil || len(b) != 0x20000 || !bytes.Contains(b, []byte("U-Boot 2013.07 (Oct 21 2014 - 14:35:02)")) {
+		t.Fatalf("bootloader.bin: %d bytes, %v", len(b), err)
+	}
+	if layerByPath(res, "squashfs@0x20000") == nil {
+		t.Fatalf("no squashfs at 0x20000: %v", layerPaths(res))
+	}
+	// no banner, no layer: the HG532e update's vendor header is not a boot loader
+	bin := zipMember(t, "hg532e-update.zip", hg532eBin)
+	for _, l := range extractPath(t, bin, DefaultLimits()).Layers {
+		if l.Format == "bootloader" {
+			t.Fatalf("boot loader layer in an image without a boot loader banner")
+		}
+	}
+}
+
+// The boot loader region of a dump inside an update zip is kept too: the
+// member unpacks as the dump alone.
+func TestBootLoaderRegionInZip(t *testing.T) {
+	dump, err := os.ReadFile(fixture(t, "flash-uboot2013.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	fw, _ := zw.Create("flash.bin")
+	fw.Write(dump)
+	zw.Close()
+	p := filepath.Join(t.TempDir(), "update.zip")
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	want := layerSummary(t, extractFixture(t, "flash-uboot2013.bin", DefaultLimits()), "")
+	got := layerSummary(t, extractPath(t, p, DefaultLimits()), "zip@0x0 > /flash.bin > ")
+	if !slices.Contains(want, "bootloader@0x0 bootloader ok 1 131072 131072 0") || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("in zip:\n%s\nalone:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -106,6 +106,7 @@ func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Resu
 	root := &Layer{Path: "image", Format: "image", Kind: "image", Size: fi.Size(), Status: StatusOK, seq: 0}
 	e.layers = append(e.layers, root)
 	e.processBlob(ctx, root, f, fi.Size(), "", 1, false)
+	e.bootRegion(ctx, root, "", f, fi.Size(), 1)
 	res := &Result{Image: imagePath, Size: fi.Size(), SHA256: hex.EncodeToString(h.Sum(nil)), WorkDir: workDir}
 	for i, l := range e.layers {
 		l.ID = fmt.Sprintf("L%d", i)
