@@ -1,0 +1,88 @@
+package credentials
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
+	credrules "github.com/fwaudit/fwaudit/rules/credentials"
+)
+
+// The true and false examples of programs.yaml, through the matcher.
+func TestProgramExamples(t *testing.T) {
+	for _, r := range credrules.DefaultPrograms() {
+		if r.Source == "" || len(r.Examples.True) == 0 || len(r.Examples.False) == 0 {
+			t.Errorf("%s: needs a source and true and false examples", r.ID)
+		}
+		for _, ex := range r.Examples.True {
+			ms := matchProgram(r, ex.Strings)
+			if len(ms) != 1 || ms[0].Secret != ex.Secret || ms[0].User != ex.User {
+				t.Errorf("%s: %q: got %+v, want secret %q user %q", r.ID, ex.Strings, ms, ex.Secret, ex.User)
+			}
+		}
+		for _, ex := range r.Examples.False {
+			if ms := matchProgram(r, ex); len(ms) != 0 {
+				t.Errorf("%s: false example %q matched %+v", r.ID, ex, ms)
+			}
+		}
+	}
+}
+
+// login.cgi (gcc, strcmp against "Hw@Sup3rAdm1n") is reported; the same
+// program reading the password from a file is not, nor is login.cgi
+// outside the web folders.
+func TestProgramCGI(t *testing.T) {
+	for _, tc := range []struct {
+		fixture, path string
+		want          []string
+	}{
+		{"login.cgi", "www/cgi-bin/login.cgi", []string{"binary-password high /www/cgi-bin/login.cgi:0"}},
+		{"login-file.cgi", "www/cgi-bin/login.cgi", nil},
+		{"login.cgi", "usr/bin/tool", nil},
+	} {
+		t.Run(tc.fixture+"@"+tc.path, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", "firmware", tc.fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			p := filepath.Join(dir, filepath.FromSlash(tc.path))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, b, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			fs := run(t, dirTarget(dir))
+			wantKeys(t, fs, tc.want)
+			noLeak(t, fs, "Hw@Sup3rAdm1n")
+			if len(tc.want) == 1 {
+				f := fs[0]
+				off := int64(strings.Index(string(b), "Hw@Sup3rAdm1n\x00"))
+				if f.Offset == nil || *f.Offset != off || !strings.Contains(f.Evidence, `for user "admin"`) || f.Fingerprint == "" {
+					t.Errorf("finding %+v (offset want 0x%x)", f, off)
+				}
+			}
+		})
+	}
+}
+
+// The HG532e-style update zip: the note beside the firmware and the CGI
+// inside its root file system are both reported.
+func TestUpdatePackage(t *testing.T) {
+	fs := run(t, testcorpus.ExtractTarget(t, filepath.Join(repoRoot(), "testdata", "firmware", "hg532e-update.zip")))
+	wantKeys(t, fs, []string{
+		"note-password high /Upgrade-Notes.txt:6",
+		"binary-password high /www/cgi-bin/login.cgi:0",
+	})
+	noLeak(t, fs, "Hg532e@Adm1n")
+	noLeak(t, fs, "Hw@Sup3rAdm1n")
+	n := find(fs, "note-password", "/Upgrade-Notes.txt", 6)
+	if n == nil || !strings.Contains(n.Evidence, `for user "admin"`) || !strings.HasPrefix(n.Layer, "zip@0x0") {
+		t.Errorf("note finding %+v", n)
+	}
+	c := find(fs, "binary-password", "/www/cgi-bin/login.cgi", 0)
+	if c == nil || c.Layer != "zip@0x0 > /HG532eV100R001C02B017_upgrade_main.bin > squashfs@0xecef9" {
+		t.Errorf("cgi finding %+v", c)
+	}
+}
