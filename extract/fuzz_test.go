@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -191,3 +192,5 @@ func TestFuzzInput(t *testing.T) {
 		t.Fatal("base modified")
 	}
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

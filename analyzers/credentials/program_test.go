@@ -86,3 +86,32 @@ func TestUpdatePackage(t *testing.T) {
 		t.Errorf("cgi finding %+v", c)
 	}
 }
+
+// FuzzProgramStrings: the ELF strings reader and the matcher never panic
+// and return strings inside the program.
+func FuzzProgramStrings(f *testing.F) {
+	for _, n := range []string{"login.cgi", "login-file.cgi"} {
+		if b, err := os.ReadFile(filepath.Join(repoRoot(), "testdata", "firmware", n)); err == nil {
+			f.Add(b[:min(len(b), 4096)])
+		}
+	}
+	rules := credrules.DefaultPrograms()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ps, _, ok := programStrings(data, rules[0].Compare)
+		if !ok && len(ps) > 0 {
+			t.Fatalf("strings from a file that is not an ELF")
+		}
+		strs := make([]string, len(ps))
+		for i, p := range ps {
+			if p.off < 0 || p.off+int64(len(p.s)) > int64(len(data)) || string(data[p.off:p.off+int64(len(p.s))]) != p.s {
+				t.Fatalf("string %q at %d is not in the program", p.s, p.off)
+			}
+			strs[i] = p.s
+		}
+		for _, m := range matchProgram(rules[0], strs) {
+			if m.Index < 0 || m.Index >= len(strs) || strs[m.Index] != m.Secret {
+				t.Fatalf("match %+v", m)
+			}
+		}
+	})
+}
