@@ -18,7 +18,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 		file=${line%%:*}
 		name=$(sed -E 's/^[^:]*:func (Fuzz[A-Za-z0-9_]*).*/\1/' <<<"$line")
 		targets+=("./$(dirname "$file")/$name")
-	done < <(grep -rn --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . | sed 's|^\./||' | sort)
+	done < <(grep -r --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(f \*testing\.F\)' . | sed 's|^\./||' | sort)
 fi
 printf '| target | seconds | execs | execs/min | new interesting | result |\n|---|---|---|---|---|---|\n'
 for t in "${targets[@]}"; do

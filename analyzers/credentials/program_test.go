@@ -1,11 +1,16 @@
 package credentials
 
 import (
+	"archive/zip"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	credrules "github.com/fwaudit/fwaudit/rules/credentials"
 )
@@ -114,4 +119,50 @@ func FuzzProgramStrings(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The firmware .bin of the update zip, scanned alone, gives the same
+// findings (rule, path, line or offset, evidence, fingerprint) as inside
+// the zip, where only the layer paths gain the "zip@0x0 > /<member> > "
+// prefix; the zip adds the note's finding.
+func TestUpdatePackageSameAsBin(t *testing.T) {
+	zipPath := filepath.Join(repoRoot(), "testdata", "firmware", "hg532e-update.zip")
+	const member = "HG532eV100R001C02B017_upgrade_main.bin"
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	binPath := filepath.Join(t.TempDir(), member)
+	for _, f := range zr.File {
+		if f.Name == member {
+			rc, _ := f.Open()
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(binPath, b, 0o644)
+		}
+	}
+	render := func(fs []analyzers.Finding, prefix string) []string {
+		var out []string
+		for _, f := range fs {
+			if f.Rule == "note-password" {
+				continue
+			}
+			off := int64(-1)
+			if f.Offset != nil {
+				off = *f.Offset
+			}
+			out = append(out, fmt.Sprintf("%s %s %s %s:%d@%d %s %s", f.Rule, f.Severity, strings.TrimPrefix(f.Layer, prefix), f.Path, f.Line, off, f.Evidence, f.Fingerprint))
+		}
+		sort.Strings(out)
+		return out
+	}
+	alone := render(run(t, testcorpus.ExtractTarget(t, binPath)), "")
+	inZip := render(run(t, testcorpus.ExtractTarget(t, zipPath)), "zip@0x0 > /"+member+" > ")
+	if len(alone) == 0 || strings.Join(alone, "\n") != strings.Join(inZip, "\n") {
+		t.Fatalf("alone:\n%s\nin the zip:\n%s", strings.Join(alone, "\n"), strings.Join(inZip, "\n"))
+	}
 }
