@@ -43,14 +43,39 @@ func (e *EncryptedError) Error() string {
 
 func (e *EncryptedError) Unwrap() error { return ErrUnsupported }
 
-// noteEncrypted records on l the scheme of an encrypted container.
+// noteEncrypted records on l the scheme of an encrypted container, or
+// of an archive whose entries are password-protected (a ZipCrypto or AES
+// zip: the entries were not extracted, so the layer is partial, never ok).
 func noteEncrypted(l *Layer, err error) {
 	var ee *EncryptedError
-	if !errors.As(err, &ee) {
+	if errors.As(err, &ee) {
+		l.Encryption = ee.Scheme
+		l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyEncryptedImage, Path: l.Source, Detail: ee.Error()})
 		return
 	}
-	l.Encryption = ee.Scheme
-	l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyEncryptedImage, Path: l.Source, Detail: ee.Error()})
+	n := 0
+	for _, a := range l.Anomalies {
+		if a.Kind == AnomalyEncrypted {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	l.Encryption = fmt.Sprintf("%s password protection", l.Format)
+	if l.Status == StatusOK {
+		l.Status = StatusPartial
+	}
+	if l.Error == "" {
+		l.Error = fmt.Sprintf("%d %s not extracted: encrypted with %s: cannot be assessed without the vendor key", n, plural(n, "entry", "entries"), l.Encryption)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 type encryptedFormat struct {

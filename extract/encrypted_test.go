@@ -132,3 +132,14 @@ func TestBootLoaderRegionInZip(t *testing.T) {
 		t.Fatalf("in zip:\n%s\nalone:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A password-protected zip member is not extracted: the layer names the
+// protection and is partial, so nothing downstream counts it as checked.
+func TestEncryptedZipEntries(t *testing.T) {
+	res := extractFixture(t, "enc-zip.zip", DefaultLimits())
+	l := layerByPath(res, "zip@0x0")
+	if l == nil || l.Status != StatusPartial || l.Encryption != "zip password protection" || l.Files != 1 ||
+		l.Error != "1 entry not extracted: encrypted with zip password protection: cannot be assessed without the vendor key" {
+		t.Fatalf("zip layer %+v", l)
+	}
+}

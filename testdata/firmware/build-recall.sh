@@ -194,8 +194,16 @@ h[0x130:0x230] = hashlib.sha512(body).digest() * 4
 open(f"{out}/enc-tplink-cloud.bin", "wb").write(bytes(h) + body)
 EOF
 
+# a password-protected update zip (ZipCrypto, zip -P): a plain read-me and
+# an encrypted firmware member
+mkdir -p "$W/zipenc"
+cp "$HERE/data.txt" "$W/zipenc/firmware.bin"
+printf 'Firmware 1.0.2: install with the vendor tool.\n' > "$W/zipenc/readme.txt"
+pin "$W/zipenc"
+(cd "$W/zipenc" && zip -X -q -P fwaudit-fixture "$OUT/enc-zip.zip" firmware.bin && zip -X -q "$OUT/enc-zip.zip" readme.txt)
+
 for f in login.cgi login-file.cgi hg532e-update.zip flash-uboot2013.bin enc-openssl.bin \
-         enc-dlink-shrs.bin enc-dlink-encrpted_img.bin enc-dlink-tlv.bin enc-tplink-cloud.bin; do
+         enc-dlink-shrs.bin enc-dlink-encrpted_img.bin enc-dlink-tlv.bin enc-tplink-cloud.bin enc-zip.zip; do
     cp "$OUT/$f" "$HERE/$f"
     printf '%-28s %8d  %s\n' "$f" "$(stat -c %s "$OUT/$f")" "$(sha256sum < "$OUT/$f" | cut -c1-16)"
 done
