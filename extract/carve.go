@@ -103,7 +103,13 @@ func (e *engine) processMember(ctx context.Context, l *Layer, r io.ReaderAt, siz
 	n0, seq0 := len(e.layers), e.seq
 	if e.processBlob(ctx, l, r, size, source, depth, false) == 0 {
 		// nothing found: drop the opaque-gap layers carving added for
-		// this file (they are the only layers it can have added).
+		// this file, when they are all it added (the layers after n0
+		// are then the last ones, so IDs stay in step).
+		for _, x := range e.layers[n0:] {
+			if x.Format != "opaque" {
+				return
+			}
+		}
 		e.layers, e.seq = e.layers[:n0], seq0
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"io"
 	"io/fs"
+	mrand "math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,5 +177,51 @@ func TestFinalType(t *testing.T) {
 		if got := finalType(tc.hdr, tc.tail); got != tc.want {
 			t.Errorf("%s: finalType = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A random member is carved but yields no opaque layers; an ELF member is
+// not carved even when a SquashFS sits inside it; a member holding a
+// SquashFS after a small unknown header is carved.
+func TestCarveMemberKinds(t *testing.T) {
+	sq, err := os.ReadFile(fixture(t, "sqfs-xz.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	elf, err := os.ReadFile(fixture(t, "login.cgi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	random := make([]byte, 200<<10)
+	mrand.New(mrand.NewSource(1)).Read(random)
+	if e := sampleEntropy(bytes.NewReader(random), 0, int64(len(random))); e < 7.5 {
+		t.Fatalf("test data entropy %.2f: would not be opaque anyway", e)
+	}
+	hdr := bytes.Repeat([]byte{0}, 0x400)
+	copy(hdr, "VENDOR-FW-UPDATE v1\x00")
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, m := range []struct {
+		name string
+		data []byte
+	}{
+		{"random.bin", random},
+		{"tool.elf", append(append([]byte{}, elf...), sq...)},
+		{"fw.bin", append(hdr, sq...)},
+	} {
+		w, _ := zw.CreateHeader(&zip.FileHeader{Name: m.name, Method: zip.Store})
+		w.Write(m.data)
+	}
+	zw.Close()
+	p := filepath.Join(t.TempDir(), "update.zip")
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	res := extractPath(t, p, DefaultLimits())
+	var got []string
+	for _, l := range res.Layers[1:] {
+		got = append(got, l.Path)
+	}
+	want := []string{"zip@0x0", "zip@0x0 > /fw.bin > squashfs@0x400"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("layers %q, want %q", got, want)
 	}
 }
