@@ -326,7 +326,11 @@ func incompleteLayers(layers []*extract.Layer) []string {
 			if name == "" {
 				name = l.Path
 			}
-			out = append(out, fmt.Sprintf("%s (%s, %s)", name, l.Format, l.Status))
+			state := string(l.Status)
+			if l.Encryption != "" {
+				state = "encrypted with " + l.Encryption + ": cannot be assessed without the vendor key"
+			}
+			out = append(out, fmt.Sprintf("%s (%s, %s)", name, l.Format, state))
 		}
 	}
 	return out

@@ -104,6 +104,12 @@ func TestVerdicts(t *testing.T) {
 			fw:   "cop", id: "4", want: NotAssessed, note: []string{"L2", "opaque"},
 		},
 		{
+			name: "an encrypted vendor image makes CoP 1 not assessed, naming the scheme",
+			in: Input{Ran: allAnalyzers, Layers: append(okLayers(), &extract.Layer{ID: "L2", Path: "dlink-shrs@0x0", Format: "dlink-shrs",
+				Kind: "container", Status: extract.StatusUnsupported, Encryption: "D-Link SHRS (AES-128-CBC, RSA-signed)"})},
+			fw: "cop", id: "1", want: NotAssessed, note: []string{"L2 (dlink-shrs, encrypted with D-Link SHRS (AES-128-CBC, RSA-signed): cannot be assessed without the vendor key)"},
+		},
+		{
 			name: "a failed analyzer makes CoP 1 not assessed",
 			in:   Input{Ran: without(allAnalyzers, "credentials"), Failed: []string{"credentials"}, Layers: okLayers()},
 			fw:   "cop", id: "1", want: NotAssessed, note: []string{"credentials failed"},

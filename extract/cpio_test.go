@@ -271,24 +271,17 @@ func TestCpioTruncated(t *testing.T) {
 }
 
 func FuzzCpio(f *testing.F) {
-	for _, n := range []string{"evil-traversal.cpio"} {
-		if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", n)); err == nil {
-			f.Add(b)
-		}
-	}
+	f.Add(fuzzRaw(fuzzFixture("evil-traversal.cpio"), 1024))
 	for _, n := range []string{"cpio-newc.cpio", "cpio-odc.cpio", "cpio-crc.cpio"} {
-		if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", n)); err == nil {
-			f.Add(b[:4096])
-		}
+		f.Add(fuzzRaw(fuzzFixture(n), 1024))
 	}
-	f.Add(archCpioBin(binary.LittleEndian, []archCpioEnt{
+	f.Add(fuzzRaw(archCpioBin(binary.LittleEndian, []archCpioEnt{
 		{name: "a", mode: 0o100644, ino: 3, nlink: 2, data: "x"},
 		{name: "b", mode: 0o100644, ino: 3, nlink: 2, data: "x"},
-		{name: "l", mode: 0o120777, ino: 4, nlink: 1, data: "a"}}))
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		archFuzz(t, cpioFormat{}, data, l)
-	})
+		{name: "l", mode: 0o120777, ino: 4, nlink: 1, data: "a"}}), 4096))
+	base := fuzzFixture("cpio-newc.cpio")
+	f.Add(fuzzPatch(1, 6+6*8, []byte("00000005")))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, cpioFormat{}, fuzzInput(data, base)) })
 }
 
 func BenchmarkCpio(b *testing.B) {

@@ -143,17 +143,12 @@ func TestCramfsHostile(t *testing.T) {
 
 func FuzzCramfs(f *testing.F) {
 	for _, n := range []string{"cramfs-holes.img", "cramfs-be.img"} {
-		if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", n)); err == nil {
-			f.Add(b[:min(len(b), 8192)])
-		}
+		f.Add(fuzzRaw(fuzzFixture(n), 4096))
 	}
-	if b, err := os.ReadFile(filepath.Join("..", "..", "shared", "firmware", "formats", "fact_sevenz__cramfs.img")); err == nil {
-		f.Add(b)
-	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		archFuzz(t, cramfsFormat{}, data, l)
-	})
+	le, be := fuzzFixture("cramfs-le.img"), fuzzFixture("cramfs-be.img")
+	f.Add(fuzzPatch(1, 4, []byte{0xff, 0xff, 0, 0}))
+	f.Add(fuzzPatch(2, 0x40, []byte{0, 0, 0, 0}))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, cramfsFormat{}, fuzzInput(data, le, be)) })
 }
 
 func BenchmarkCramfs(b *testing.B) {

@@ -69,6 +69,7 @@ type engine struct {
 	layers  []*Layer
 	seq     int
 	written int64
+	carve   *carveBudget // carving inside file-system members (carve.go)
 }
 
 // Extract unpacks the image at imagePath into workDir (which it creates) and
@@ -105,6 +106,7 @@ func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Resu
 	root := &Layer{Path: "image", Format: "image", Kind: "image", Size: fi.Size(), Status: StatusOK, seq: 0}
 	e.layers = append(e.layers, root)
 	e.processBlob(ctx, root, f, fi.Size(), "", 1, false)
+	e.bootRegion(ctx, root, "", f, fi.Size(), 1)
 	res := &Result{Image: imagePath, Size: fi.Size(), SHA256: hex.EncodeToString(h.Sum(nil)), WorkDir: workDir}
 	for i, l := range e.layers {
 		l.ID = fmt.Sprintf("L%d", i)
@@ -463,6 +465,7 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 	default:
 		l.Status = StatusFailed
 	}
+	noteEncrypted(l, uerr)
 	if uerr != nil {
 		l.Error = fmt.Sprintf("%s: %v", f.Name(), uerr)
 	} else if le := w.LimitHit(); le != nil {
@@ -528,7 +531,11 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int) {
 		}
 		fi, err := f.Stat()
 		if err == nil && fi.Size() > 0 {
-			e.processBlob(ctx, l, f, fi.Size(), src, depth+1, l.IsFilesystem())
+			if l.IsFilesystem() {
+				e.processMember(ctx, l, f, fi.Size(), src, depth+1)
+			} else {
+				e.processBlob(ctx, l, f, fi.Size(), src, depth+1, false)
+			}
 		}
 		f.Close()
 	}

@@ -81,11 +81,12 @@ func TestExtSparseEngine(t *testing.T) {
 }
 
 func FuzzExt(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", "ext2.img")); err == nil {
-		f.Add(b[:64<<10])
-	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) { archFuzz(t, extFormat{}, data, l) })
+	img := fuzzFixture("ext2.img")
+	f.Add(fuzzRaw(img, 4096))
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(1, 1024+4, []byte{0xff, 0xff, 0, 0})) // free blocks
+	f.Add(fuzzPatch(1, 1024+24, []byte{6, 0, 0, 0}))      // log block size
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, extFormat{}, fuzzInput(data, img)) })
 }
 
 func BenchmarkExt(b *testing.B) { fwBench(b, extFormat{}, fwGunzip(b, "ext4.img.gz")) }

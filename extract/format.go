@@ -19,7 +19,7 @@ const (
 	Container
 	// Filesystem formats (SquashFS, cpio, tar, zip, ...) yield a tree with
 	// paths inside the image; its files are checked for nested formats at
-	// offset 0 only.
+	// offset 0, and carved when they are unknown blobs (carve.go).
 	Filesystem
 )
 

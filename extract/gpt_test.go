@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -53,11 +52,12 @@ func TestGPTCorrupt(t *testing.T) {
 }
 
 func FuzzGPT(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", "gpt.img")); err == nil {
-		f.Add(b[:70*512])
-	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) { archFuzz(t, gptFormat{}, data, l) })
+	img := fuzzFixture("gpt.img")
+	f.Add(fuzzRaw(img, 2048))
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(1, 512+80, []byte{0, 1, 0, 0}))              // entry count
+	f.Add(fuzzPatch(1, 1024+32, []byte{2, 0, 0, 0, 0, 0, 0, 0})) // first LBA of part 1 = the table
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, gptFormat{}, fuzzInput(data, img)) })
 }
 
 func BenchmarkGPT(b *testing.B) { fwBench(b, gptFormat{}, archRead(b, archFixture(b, "gpt.img"))) }

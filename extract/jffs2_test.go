@@ -391,18 +391,16 @@ func TestJFFS2Rtime(t *testing.T) {
 
 func FuzzJFFS2(f *testing.F) {
 	img, _, _ := j2Synthetic(f, binary.LittleEndian)
-	f.Add(img)
+	f.Add(fuzzRaw(img, 4096))
 	img, _, _ = j2Synthetic(f, binary.BigEndian)
-	f.Add(img[:2000])
+	f.Add(fuzzRaw(img, 2000))
 	for _, n := range []string{"jffs2-le.img", "jffs2-lzo.img"} {
-		if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", n)); err == nil {
-			f.Add(b[:8192])
-		}
+		f.Add(fuzzRaw(fuzzFixture(n), 4096))
 	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		archFuzz(t, jffs2Format{}, data, l)
-	})
+	le, lzo := fuzzFixture("jffs2-le.img"), fuzzFixture("jffs2-lzo.img")
+	f.Add(fuzzPatch(1, 4, []byte{0xff, 0xff, 0, 0}))
+	f.Add(fuzzPatch(2))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, jffs2Format{}, fuzzInput(data, le, lzo)) })
 }
 
 func BenchmarkJFFS2(b *testing.B) {

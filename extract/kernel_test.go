@@ -129,9 +129,13 @@ func TestKernelReal(t *testing.T) {
 }
 
 func FuzzKernel(f *testing.F) {
-	f.Add(ctrFixture(f, "zImage-arm.bin"))
-	f.Add(ctrFixture(f, "bzImage-x86.bin"))
+	z, bz := ctrFixture(f, "zImage-arm.bin"), ctrFixture(f, "bzImage-x86.bin")
+	f.Add(fuzzRaw(z, 4096))
+	f.Add(fuzzRaw(bz, 4096))
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(2, 0x1f1, []byte{0xff}))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		data = fuzzInput(data, z, bz)
 		for _, name := range []string{"zimage", "bzimage"} {
 			fm, _ := Lookup(name)
 			if !fm.Identify(data[:min(len(data), HeaderSize)]) {
@@ -140,10 +144,7 @@ func FuzzKernel(f *testing.F) {
 			if _, err := fm.Bound(bytes.NewReader(data), int64(len(data))); err != nil {
 				t.Fatalf("%s: Bound failed after Identify: %v", name, err)
 			}
-			_, n, _ := ctrUnpackLimits(t, name, data, Limits{MaxDepth: 4, MaxFileBytes: 1 << 22, MaxRatio: 50, MaxFiles: 100})
-			if n < 0 {
-				t.Fatalf("%s: consumed %d", name, n)
-			}
+			fuzzCtr(t, name, data)
 		}
 	})
 }

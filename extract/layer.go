@@ -40,10 +40,15 @@ type Layer struct {
 	Files int64 `json:"files"`
 	Bytes int64 `json:"bytes"`
 	// Entropy of an opaque chunk, in bits per byte.
-	Entropy   float64   `json:"entropy,omitempty"`
-	Anomalies []Anomaly `json:"anomalies,omitempty"`
-	Specials  []Special `json:"specials,omitempty"`
-	Links     []Link    `json:"links,omitempty"`
+	Entropy float64 `json:"entropy,omitempty"`
+	// Encryption names the scheme of an encrypted vendor container
+	// ("D-Link SHRS (AES-128-CBC, RSA-signed)"): the layer's content
+	// cannot be assessed without the vendor key (encrypted.go). Its status
+	// is unsupported.
+	Encryption string    `json:"encryption,omitempty"`
+	Anomalies  []Anomaly `json:"anomalies,omitempty"`
+	Specials   []Special `json:"specials,omitempty"`
+	Links      []Link    `json:"links,omitempty"`
 	// Protection is how the container protects its content against
 	// change, as its header records it (checksum or signature); Identity is
 	// what a vendor header says the image is (vendor, model, release).

@@ -14,6 +14,11 @@ type Limits struct {
 	MaxRatio float64
 	// MaxFiles bounds the number of entries (files, dirs, links) for one image.
 	MaxFiles int64
+	// Carving inside files of file-system layers (see carve.go); zero
+	// means the default. CarveMinSize: smaller files are identified at
+	// offset 0 only; CarveFileBytes, CarveImageBytes: the carving budget
+	// per file and per image.
+	CarveMinSize, CarveFileBytes, CarveImageBytes int64
 }
 
 // DefaultLimits are the limits used when none are given.

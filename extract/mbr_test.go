@@ -119,11 +119,11 @@ func TestMBREBRLoop(t *testing.T) {
 }
 
 func FuzzMBR(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", "mbr.img")); err == nil {
-		f.Add(b)
-	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) { archFuzz(t, mbrFormat{}, data, l) })
+	img := fuzzFixture("mbr.img")
+	f.Add(fuzzRaw(img, 1024))
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(1, 16*512+446+8, []byte{16, 0, 0, 0})) // an EBR that points at itself
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, mbrFormat{}, fuzzInput(data, img)) })
 }
 
 func BenchmarkMBR(b *testing.B) { fwBench(b, mbrFormat{}, archRead(b, archFixture(b, "mbr.img"))) }

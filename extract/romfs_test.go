@@ -197,17 +197,12 @@ func TestRomfsHostile(t *testing.T) {
 }
 
 func FuzzRomfs(f *testing.F) {
-	f.Add(rfHostile())
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", "romfs.img")); err == nil {
-		f.Add(b[:8192])
-	}
-	if b, err := os.ReadFile(filepath.Join("..", "..", "shared", "firmware", "formats", "binwalk_romfs.bin")); err == nil {
-		f.Add(b)
-	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		archFuzz(t, romfsFormat{}, data, l)
-	})
+	f.Add(fuzzRaw(rfHostile(), 4096))
+	img := fuzzFixture("romfs.img")
+	f.Add(fuzzRaw(img, 4096))
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(1, 8, []byte{0, 0, 0x10, 0}))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, romfsFormat{}, fuzzInput(data, img)) })
 }
 
 func BenchmarkRomfs(b *testing.B) {

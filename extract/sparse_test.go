@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -98,11 +97,11 @@ func TestSparseBomb(t *testing.T) {
 }
 
 func FuzzSparse(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", "ext4.simg")); err == nil {
-		f.Add(b[:8192])
-	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) { archFuzz(t, sparseFormat{}, data, l) })
+	img := fuzzFixture("ext4.simg")
+	f.Add(fuzzRaw(img, 2048))
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(1, 16, []byte{0xff, 0xff, 0xff, 0x0f}))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, sparseFormat{}, fuzzInput(data, img)) })
 }
 
 func BenchmarkSparse(b *testing.B) {

@@ -419,51 +419,30 @@ func TestSquashfsZyxel(t *testing.T) {
 // FuzzSquashfs feeds mutated images (and image heads) to the parser.
 func FuzzSquashfs(f *testing.F) {
 	dir := sqfsFixtures(f)
+	var bases [][]byte
 	for _, name := range []string{"gzip", "xz", "lzo", "lz4", "zstd", "uncompressed", "loop", "lzma"} {
 		b, err := os.ReadFile(filepath.Join(dir, "sqfs-"+name+".img"))
 		if err != nil {
 			continue
 		}
-		f.Add(b[:1024])
-		if len(b) <= 128<<10 {
-			f.Add(b)
-		}
+		f.Add(fuzzRaw(b, 1024))
+		bases = append(bases, b)
+		f.Add(fuzzPatch(len(bases)))
 	}
-	// SquashFS 2.x/3.x seeds: the shared samples when present (they are
-	// not redistributable, so not stored in testdata/fuzz), and the
-	// synthetic 1.x-3.x images of the squashfs package's tests.
-	shared := filepath.Join(sqfsFixtures(f), "..", "..", "..", "shared", "firmware")
-	for _, name := range []string{"formats/fact_squashFS__lzma_be.sqfs2", "formats/fact_squashFS__lzma1_le.sqfs3"} {
-		if b, err := os.ReadFile(filepath.Join(shared, name)); err == nil {
-			f.Add(b)
-		}
-	}
-	if b, err := os.ReadFile(filepath.Join(shared, "real", "zyxel_p663h51_rootfs_squashfs_v2.bin")); err == nil {
-		f.Add(b[:8192]) // superblock and the first data blocks (Broadcom LZMA)
-	}
+	// SquashFS 1.x-3.x: the synthetic images of the squashfs package's
+	// tests (the shared 2.x/3.x samples are not redistributable and large)
 	for _, name := range []string{"v1-be.img", "v2-le.img", "v3-be.img", "v3-le-check.img"} {
 		if b, err := os.ReadFile(filepath.Join("squashfs", "testdata", name)); err == nil {
-			f.Add(b)
+			f.Add(fuzzRaw(b, 4096))
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		data = fuzzInput(data, bases...)
 		fm, _ := Lookup("squashfs")
 		if !fm.Identify(data) {
 			return
 		}
-		l := DefaultLimits()
-		l.MaxTotalBytes = 64 << 20
-		l.MaxFiles = 2000
-		w, err := NewWriter(t.TempDir(), l, int64(len(data)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
-		n, err := fm.Unpack(context.Background(), bytes.NewReader(data), int64(len(data)), w)
-		if n < 0 || n > int64(len(data)) {
-			t.Fatalf("consumed %d of %d", n, len(data))
-		}
-		_ = err
+		fuzzCtr(t, "squashfs", data)
 	})
 }
 

@@ -573,19 +573,13 @@ func TestTarLimit(t *testing.T) {
 }
 
 func FuzzTar(f *testing.F) {
-	for _, n := range []string{"evil-traversal.tar", "evil-symlink.tar", "evil-devices.tar"} {
-		if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", n)); err == nil {
-			f.Add(b)
-		}
+	for _, n := range []string{"evil-traversal.tar", "evil-symlink.tar", "evil-devices.tar", "rootfs.tar"} {
+		f.Add(fuzzRaw(fuzzFixture(n), 3072))
 	}
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", "rootfs.tar")); err == nil {
-		f.Add(b[:8192])
-	}
-	fmtr := tarFormat{}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		archFuzz(t, fmtr, data, l)
-	})
+	img := fuzzFixture("rootfs.tar")
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(1, 156, []byte("1"), 157, []byte("etc/passwd")))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, tarFormat{}, fuzzInput(data, img)) })
 }
 
 // archFuzz unpacks data and checks the invariants every parser keeps.

@@ -183,9 +183,6 @@ func FuzzTPLink(f *testing.F) {
 		if !(tplinkFormat{}).Identify(data) {
 			return
 		}
-		_, n, _ := ctrUnpack(t, "tplink", data)
-		if n < 0 || n > int64(len(data)) {
-			t.Fatalf("consumed %d of %d", n, len(data))
-		}
+		fuzzCtr(t, "tplink", data)
 	})
 }

@@ -128,9 +128,6 @@ func FuzzTRX(f *testing.F) {
 		if err != nil || b < 28 {
 			t.Fatalf("Bound = %d, %v after Identify", b, err)
 		}
-		_, n, _ := ctrUnpack(t, "trx", data)
-		if n < 0 || n > int64(len(data)) {
-			t.Fatalf("consumed %d of %d", n, len(data))
-		}
+		fuzzCtr(t, "trx", data)
 	})
 }

@@ -221,19 +221,20 @@ func TestUBICorrupt(t *testing.T) {
 }
 
 func FuzzUBI(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", "ubi-zstd.ubi")); err == nil {
-		f.Add(b[:3*16384])
-	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) { archFuzz(t, ubiFormat{}, data, l) })
+	img := fuzzFixture("ubi-zstd.ubi")
+	f.Add(fuzzRaw(img, 4096))
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(1, 16384+64+8, []byte{0, 0, 0, 0x7f}))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, ubiFormat{}, fuzzInput(data, img)) })
 }
 
 func FuzzUBIFS(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", "ubifs-zlib.img")); err == nil {
-		f.Add(b)
-	}
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) { archFuzz(t, ubifsFormat{}, data, l) })
+	zl, lzo := fuzzFixture("ubifs-zlib.img"), fuzzFixture("ubifs-lzo.img")
+	f.Add(fuzzRaw(zl, 4096))
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(2))
+	f.Add(fuzzPatch(1, 15872+64, []byte{0xff, 0xff}))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, ubifsFormat{}, fuzzInput(data, zl, lzo)) })
 }
 
 func fwBench(b *testing.B, f Format, data []byte) {

@@ -146,7 +146,6 @@ func TestUBootEnvForms(t *testing.T) {
 func FuzzUBootEnv(f *testing.F) {
 	f.Add(ueBlock(0x400, false, "bootcmd=x", "a=b\n"))
 	f.Add(ueBlock(0x400, true, "bootargs=console=ttyS0", "noequals"))
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) >= 8 && len(data) <= 0x40000 && data[0]&1 == 0 {
 			// mostly make the CRC match (the whole input is a candidate
@@ -154,7 +153,7 @@ func FuzzUBootEnv(f *testing.F) {
 			data = append([]byte{}, data...)
 			binary.LittleEndian.PutUint32(data, crc32.ChecksumIEEE(data[4:]))
 		}
-		archFuzz(t, ubootEnvFormat{}, data, l)
+		fuzzArch(t, ubootEnvFormat{}, data)
 	})
 }
 

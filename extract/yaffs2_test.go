@@ -359,15 +359,18 @@ func TestYAFFS2Hostile(t *testing.T) {
 
 func FuzzYAFFS2(f *testing.F) {
 	img, _ := y2Synthetic(512, 16, 0, binary.LittleEndian, true)
-	f.Add(img)
+	f.Add(fuzzRaw(img, 4096))
 	img, _ = y2Synthetic(1024, 32, 2, binary.BigEndian, false)
-	f.Add(img[:6*1056])
+	f.Add(fuzzRaw(img, 6*1056))
 	img, _ = y2Synthetic(2048, 64, 0, binary.LittleEndian, false)
-	f.Add(img[:5*2112])
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		archFuzz(t, yaffs2Format{}, data, l)
-	})
+	f.Add(fuzzRaw(img, 3*2112))
+	// the first 64 KiB of the real images: whole images make each input
+	// take tens of milliseconds
+	k2, be := fuzzFixture("yaffs2-2k.img"), fuzzFixture("yaffs2-512-be.img")
+	k2, be = k2[:min(len(k2), 64<<10)], be[:min(len(be), 64<<10)]
+	f.Add(fuzzPatch(1))
+	f.Add(fuzzPatch(2, 512+4, []byte{0xff, 0xff}))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, yaffs2Format{}, fuzzInput(data, k2, be)) })
 }
 
 func BenchmarkYAFFS2(b *testing.B) {

@@ -255,17 +255,12 @@ func TestZipNonStandardMethods(t *testing.T) {
 }
 
 func FuzzZip(f *testing.F) {
-	for _, n := range []string{"evil-traversal.zip"} {
-		if b, err := os.ReadFile(filepath.Join("..", "testdata", "firmware", n)); err == nil {
-			f.Add(b)
-		}
-	}
-	f.Add(archZip(f, zip.Deflate, "a/b.txt", "hello", "c", "world"))
-	f.Add(archZip(f, zip.Store, "x.zip", string(archZip(f, zip.Store, "y", "z"))))
-	l := Limits{MaxDepth: 4, MaxTotalBytes: 4 << 20, MaxFileBytes: 1 << 20, MaxRatio: 0, MaxFiles: 1000}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		archFuzz(t, zipFormat{}, data, l)
-	})
+	f.Add(fuzzRaw(fuzzFixture("evil-traversal.zip"), 4096))
+	f.Add(fuzzRaw(archZip(f, zip.Deflate, "a/b.txt", "hello", "c", "world"), 4096))
+	f.Add(fuzzRaw(archZip(f, zip.Store, "x.zip", string(archZip(f, zip.Store, "y", "z"))), 4096))
+	img := fuzzFixture("rootfs.zip")
+	f.Add(fuzzPatch(1))
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, zipFormat{}, fuzzInput(data, img)) })
 }
 
 func archCRC32(b []byte) uint32 { return crc32.ChecksumIEEE(b) }

@@ -386,3 +386,24 @@ func FuzzDtNeeded(f *testing.F) {
 		}
 	})
 }
+
+// A raw U-Boot at the start of a flash dump (not in a uImage) is listed,
+// with its version from the banner, found in the extractor's boot loader
+// layer.
+func TestCatalogRawBootLoader(t *testing.T) {
+	img := filepath.Join("..", "..", "testdata", "firmware", "flash-uboot2013.bin")
+	res, err := extract.Extract(context.Background(), img, filepath.Join(t.TempDir(), "w"), extract.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := catalog(t, analyzers.NewTarget(res.Layers))
+	c := find(cs, "u-boot", "2013.07")
+	if c == nil {
+		t.Fatalf("no u-boot 2013.07 in %q", summary(cs))
+	}
+	loc := c.Locations[0]
+	if loc.Layer != "bootloader@0x0" || loc.Path != "/bootloader.bin" || loc.Offset != 0x4a11 ||
+		loc.Evidence != "U-Boot 2013.07 (Oct 21 2014 - 14:35:02)" || !slices.Contains(c.CPEs, "cpe:2.3:a:denx:u-boot:2013.07:*:*:*:*:*:*:*") {
+		t.Errorf("location %+v cpes %v", loc, c.CPEs)
+	}
+}

@@ -25,7 +25,12 @@
 //     environment (/uboot-env.txt, written by the extractor);
 //   - config-password: passwords in UCI/INI/XML/JSON configuration, paired
 //     with the nearest user name; a factory configuration that names the
-//     administrator and sets no password is reported too.
+//     administrator and sets no password is reported too;
+//   - note-password: the login and password a note shipped beside the
+//     firmware (an update package's read-me) gives;
+//   - binary-password: a web (CGI) program that compares the password with
+//     a literal next to its "password"/"passwd" strings
+//     (rules/credentials/programs.yaml, program.go).
 //
 // A secret that is a well-known default (in the top of the default-password
 // list, equal to its user name, or a detector's own default such as SNMP
@@ -69,6 +74,9 @@ type Options struct {
 	SlowCap int
 	// MaxHashes bounds the distinct hashes cracked per run; 0 means 64.
 	MaxHashes int
+	// Programs are the detectors of passwords compared as literals in
+	// programs; nil means rules/credentials.DefaultPrograms().
+	Programs []*credrules.ProgramRule
 }
 
 type analyzer struct {
@@ -86,6 +94,9 @@ func NewWith(opt Options) analyzers.Analyzer {
 	a := &analyzer{opt: opt, list: opt.Passwords}
 	if a.opt.Rules == nil {
 		a.opt.Rules = credrules.Default()
+	}
+	if a.opt.Programs == nil {
+		a.opt.Programs = credrules.DefaultPrograms()
 	}
 	if a.list == nil {
 		a.list = passwords.Defaults()
@@ -161,6 +172,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		out = append(out, fs...)
 		skipped += sk
 	}
+	out = append(out, a.programs(ctx, t)...)
 	if skipped > 0 {
 		return out, fmt.Errorf("credentials: %d password hash findings: %d were not tried against the dictionary (more than %d distinct hashes, or the %s cracking budget ran out); they are reported as uncracked", skipped, skipped, a.opt.MaxHashes, runBudget)
 	}

@@ -53,7 +53,7 @@ var hex16 = regexp.MustCompile(`^[0-9a-f]{16}$`)
 func check(t testing.TB, fs []analyzers.Finding) {
 	t.Helper()
 	for _, f := range fs {
-		if f.Rule == "" || f.Category != "hardcoded-credential" || f.Severity.Rank() < 0 || f.Layer == "" || f.Path == "" || f.Line < 1 || f.Evidence == "" || f.Message == "" || len(f.Guidelines) == 0 || !hex16.MatchString(f.Fingerprint) {
+		if f.Rule == "" || f.Category != "hardcoded-credential" || f.Severity.Rank() < 0 || f.Layer == "" || f.Path == "" || (f.Line < 1) == (f.Offset == nil) || f.Evidence == "" || f.Message == "" || len(f.Guidelines) == 0 || !hex16.MatchString(f.Fingerprint) {
 			t.Errorf("incomplete finding: %+v", f)
 		}
 	}

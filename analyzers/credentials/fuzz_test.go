@@ -45,11 +45,18 @@ func FuzzCredentials(f *testing.F) {
 	f.Add([]byte("config wifi-iface\n\toption encryption 'psk2'\n\toption key 'k'\n<!-- unterminated"))
 	f.Add([]byte("admin:$7$99999999999$c2FsdA==$" + strings.Repeat("A", 86) + "==\n"))
 	f.Add([]byte("u:r:0123456789abcdef0123456789abcdef\nadmin:" + apr1Admin + "\n"))
+	// the files are rewritten on every input: in memory when possible
 	dir := f.TempDir()
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if d, err := os.MkdirTemp("/dev/shm", "fwaudit-fuzz-cred-"); err == nil {
+			dir = d
+			f.Cleanup(func() { os.RemoveAll(d) })
+		}
+	}
 	// Keep each execution fast: a short dictionary, cheap hashes only and
 	// small budgets (the bounds themselves are tested in TestCostlyHashes).
 	hashes.MaxBcryptCost, maxPBKDF2Iter, hashes.MaxShaRounds = 5, 2000, 10000
-	hashBudget, runBudget = 20*time.Millisecond, 100*time.Millisecond
+	hashBudget, runBudget = 2*time.Millisecond, 10*time.Millisecond
 	a := NewWith(Options{Passwords: []string{"admin", "1234", "password"}, MaxHashes: 4})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 64<<10 {

@@ -23,7 +23,7 @@ func init() {
 	// accounts and credentials (rules/credentials: rule, else detector id)
 	add("hardcoded-credential", "default-password", "empty-password",
 		"config-password", "mqtt-password-file", "ppp-secret", "script-credential", "snmp-default-community",
-		"uboot-env-password", "web-user-password", "wifi-psk")
+		"uboot-env-password", "web-user-password", "wifi-psk", "note-password", "binary-password")
 	// keys
 	add("private-key", "private-key", "private-key-encrypted", "dropbear-host-key", "pkcs12-no-password", "putty-private-key")
 	// eol and vulnerability matching

@@ -51,7 +51,7 @@ func show(ms []Match) string {
 func TestDefaultRules(t *testing.T) {
 	rules := Default()
 	names := RuleNames(rules)
-	want := []string{"config-password", "mqtt-password-file", "ppp-secret", "script-credential", "snmp-default-community", "uboot-env-password", "web-user-password", "wifi-psk"}
+	want := []string{"config-password", "mqtt-password-file", "note-password", "ppp-secret", "script-credential", "snmp-default-community", "uboot-env-password", "web-user-password", "wifi-psk"}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("rule names %v, want %v", names, want)
 	}

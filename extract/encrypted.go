@@ -1,0 +1,205 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Encrypted vendor containers.
+//
+// Some vendors encrypt whole update images; their headers are recognisable
+// even though the content is not. Such a chunk becomes a layer of status
+// "unsupported" whose Encryption names the scheme and whose Error says
+// "encrypted with <scheme>: cannot be assessed without the vendor key", and
+// an anomaly of kind AnomalyEncryptedImage. Nothing inside it was analysed,
+// so compliance verdicts that depend on it are not-assessed rather than
+// passed. The header layouts follow what unblob, binwalk and FACT document
+// (D-Link SHRS and encrpted_img, D-Link TLV, TP-Link cloud images, OpenSSL
+// "enc" streams); fwaudit does not decrypt them.
+//
+// A candidate is accepted only when the data after the header looks like
+// ciphertext (sampled entropy above 7.5 bits per byte), so the same bytes in
+// a text or a program ("Salted__" is a string in libcrypto) are not taken
+// for an encrypted image.
+
+// AnomalyEncryptedImage marks a layer that is an encrypted container.
+const AnomalyEncryptedImage = "encrypted-image"
+
+// EncryptedError is the Unpack error of an encrypted container. It wraps
+// ErrUnsupported.
+type EncryptedError struct {
+	// Scheme names the vendor container and cipher, e.g.
+	// "D-Link SHRS (AES-128-CBC)".
+	Scheme string
+}
+
+func (e *EncryptedError) Error() string {
+	return fmt.Sprintf("encrypted with %s: cannot be assessed without the vendor key", e.Scheme)
+}
+
+func (e *EncryptedError) Unwrap() error { return ErrUnsupported }
+
+// noteEncrypted records on l the scheme of an encrypted container, or
+// of an archive whose entries are password-protected (a ZipCrypto or AES
+// zip: the entries were not extracted, so the layer is partial, never ok).
+func noteEncrypted(l *Layer, err error) {
+	var ee *EncryptedError
+	if errors.As(err, &ee) {
+		l.Encryption = ee.Scheme
+		l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyEncryptedImage, Path: l.Source, Detail: ee.Error()})
+		return
+	}
+	n := 0
+	for _, a := range l.Anomalies {
+		if a.Kind == AnomalyEncrypted {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	l.Encryption = fmt.Sprintf("%s password protection", l.Format)
+	if l.Status == StatusOK {
+		l.Status = StatusPartial
+	}
+	if l.Error == "" {
+		l.Error = fmt.Sprintf("%d %s not extracted: encrypted with %s: cannot be assessed without the vendor key", n, plural(n, "entry", "entries"), l.Encryption)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+type encryptedFormat struct {
+	name   string
+	scheme string
+	magics []Magic
+	// hdrLen is where the ciphertext starts.
+	hdrLen int64
+	// check validates the header beyond the magics (may be nil).
+	check func(h []byte) bool
+	// length returns the chunk's length from its header, or -1.
+	length func(h []byte) int64
+	// describe adds header facts to the scheme (may be nil).
+	describe func(h []byte) string
+}
+
+func (e *encryptedFormat) Name() string    { return e.name }
+func (e *encryptedFormat) Kind() Kind      { return Container }
+func (e *encryptedFormat) Magics() []Magic { return e.magics }
+
+func (e *encryptedFormat) Identify(h []byte) bool {
+	for _, m := range e.magics {
+		if len(h) < m.Offset+len(m.Bytes) || !bytes.Equal(h[m.Offset:m.Offset+len(m.Bytes)], m.Bytes) {
+			return false
+		}
+	}
+	return int64(len(h)) >= min(e.hdrLen, HeaderSize) && (e.check == nil || e.check(h))
+}
+
+func (e *encryptedFormat) Bound(r io.ReaderAt, size int64) (int64, error) {
+	if e.length == nil {
+		return -1, nil
+	}
+	n := e.length(readHeader(r, 0, size, HeaderSize))
+	if n <= 0 {
+		return -1, nil
+	}
+	if n > size {
+		n = size
+	}
+	return n, nil
+}
+
+// encryptedMinPayload is the least ciphertext an encrypted image holds.
+const encryptedMinPayload = 512
+
+func (e *encryptedFormat) Unpack(_ context.Context, r io.ReaderAt, size int64, _ *Writer) (int64, error) {
+	h := readHeader(r, 0, size, HeaderSize)
+	if !e.Identify(h) || size < e.hdrLen+encryptedMinPayload {
+		return 0, ErrNotFormat
+	}
+	end := size
+	if e.length != nil {
+		if n := e.length(h); n > e.hdrLen && n < end {
+			end = n
+		}
+	}
+	if end-e.hdrLen < encryptedMinPayload || sampleEntropy(r, e.hdrLen, min(end, e.hdrLen+64<<10)) < 7.5 {
+		return 0, ErrNotFormat
+	}
+	scheme := e.scheme
+	if e.describe != nil {
+		if d := e.describe(h); d != "" {
+			scheme += ", " + d
+		}
+	}
+	return end, &EncryptedError{Scheme: scheme}
+}
+
+func init() {
+	for _, f := range []*encryptedFormat{
+		// D-Link SHRS (DIR-8xx, DAP, ...): "SHRS", BE decrypted size,
+		// decrypted size without padding, a 16-byte IV, three SHA-512
+		// digests, 512 unused bytes and two 512-byte signatures (0x6dc
+		// bytes), then AES-128-CBC data.
+		{name: "dlink-shrs", scheme: "D-Link SHRS (AES-128-CBC, RSA-signed)", hdrLen: 0x6dc,
+			magics: []Magic{{0, []byte("SHRS")}},
+			check: func(h []byte) bool {
+				if len(h) < 12 {
+					return false
+				}
+				full, plain := binary.BigEndian.Uint32(h[4:]), binary.BigEndian.Uint32(h[8:])
+				return full > 0 && full%16 == 0 && plain <= full && full-plain < 16 && full < 1<<30
+			},
+			length: func(h []byte) int64 { return 0x6dc + int64(binary.BigEndian.Uint32(h[4:])) },
+			describe: func(h []byte) string {
+				return fmt.Sprintf("%d bytes decrypted", binary.BigEndian.Uint32(h[8:]))
+			}},
+		// D-Link encrpted_img (DIR-X series): "encrpted_img", BE total
+		// size, AES-256-CBC data from offset 16.
+		{name: "dlink-encrpted-img", scheme: "D-Link encrpted_img (AES-256-CBC)", hdrLen: 16,
+			magics: []Magic{{0, []byte("encrpted_img")}},
+			check: func(h []byte) bool {
+				return len(h) >= 16 && binary.BigEndian.Uint32(h[12:]) > 16+encryptedMinPayload
+			},
+			length: func(h []byte) int64 { return int64(binary.BigEndian.Uint32(h[12:])) }},
+		// D-Link TLV images (DAP/COVR): magic 64 80 19 40, a 0x74-byte
+		// header, then an OpenSSL "enc" stream (AES-256-CBC, salted).
+		{name: "dlink-tlv", scheme: "D-Link TLV (OpenSSL AES-256-CBC)", hdrLen: 0x74 + 16,
+			magics: []Magic{{0, []byte{0x64, 0x80, 0x19, 0x40}}, {0x74, []byte("Salted__")}}},
+		// TP-Link cloud images (Archer AX, Deco, Tapo hubs): "fw-type:" at
+		// 0x14, the RSA key size (0x200 = RSA-2048) at 0x110, the
+		// signature at 0x130, encrypted data after it.
+		{name: "tplink-cloud", scheme: "TP-Link cloud firmware (RSA-2048 signed, AES-encrypted)", hdrLen: 0x230,
+			magics: []Magic{{0x14, []byte("fw-type:")}},
+			check: func(h []byte) bool {
+				return len(h) >= 0x114 && binary.BigEndian.Uint32(h[0x110:]) == 0x200
+			},
+			describe: func(h []byte) string {
+				t := h[0x14:min(len(h), 0x14+32)]
+				if i := bytes.IndexByte(t, 0); i >= 0 {
+					t = t[:i]
+				}
+				if !isText(t) {
+					return ""
+				}
+				return string(t)
+			}},
+		// OpenSSL "enc" output: "Salted__", an 8-byte salt, then the
+		// ciphertext; the key comes from a password the vendor's updater
+		// holds. Many update scripts use it (openssl enc -aes-256-cbc).
+		{name: "openssl-enc", scheme: "OpenSSL enc (salted, password-derived key)", hdrLen: 16,
+			magics: []Magic{{0, []byte("Salted__")}}},
+	} {
+		Register(f)
+	}
+}
