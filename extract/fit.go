@@ -517,6 +517,12 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 	}
 	var firstErr error
 	seen := map[string]bool{}
+	// a flood of sub-images over the same data must cost neither a copy
+	// nor a hash pass each: one range is written once, and the bytes hashed
+	// to verify hash nodes are bounded
+	written := map[[2]int64]string{}
+	hashLeft := max(4*size, 64<<20)
+	dups := 0
 	for i, im := range fitImages(h, root) {
 		if ctx.Err() != nil {
 			return end, ctx.Err()
@@ -542,7 +548,19 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			}
 			continue
 		}
-		fitCheckHashes(ctx, r, im, path, w)
+		if prev, ok := written[[2]int64{im.off, im.len}]; ok {
+			if dups++; dups <= 16 {
+				w.Anomaly(AnomalyDuplicateName, path, fmt.Sprintf("FIT image %s has the same data as %s; not written again", im.name, prev))
+			}
+			continue
+		}
+		written[[2]int64{im.off, im.len}] = path
+		if hashLeft > 0 {
+			hashLeft -= fitCheckHashes(ctx, r, im, path, w)
+			if hashLeft <= 0 {
+				w.Anomaly(AnomalyLimit, path, fmt.Sprintf("limit reached: bytes hashed to verify FIT hash nodes (%d); the hashes of the images after this one were not checked", max(4*size, 64<<20)))
+			}
+		}
 		comp := im.node.str("compression")
 		codec, ok := fitCodecs[comp]
 		if !ok {
@@ -552,17 +570,21 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			if IsLimit(err) {
 				return end, err
 			}
-			if firstErr == nil && !errors.Is(err, ErrRefused) {
+			if firstErr == nil && !errors.Is(err, ErrRefused) && !IsEntryLimit(err) {
 				firstErr = fmt.Errorf("image %s: %w", im.name, err)
 			}
 		}
+	}
+	if dups > 16 {
+		w.Anomaly(AnomalyDuplicateName, "", fmt.Sprintf("%d FIT images in all had the same data as an earlier one; not written again", dups))
 	}
 	return end, firstErr
 }
 
 // fitCheckHashes verifies the image's hash-* nodes (crc32, md5, sha1,
-// sha256, sha384, sha512) over its stored data.
-func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string, w *Writer) {
+// sha256, sha384, sha512) over its stored data. It returns the bytes
+// hashed.
+func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string, w *Writer) (work int64) {
 	for _, c := range im.node.Children {
 		if !strings.HasPrefix(c.Name, "hash") {
 			continue
@@ -589,12 +611,14 @@ func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string
 		default:
 			continue
 		}
+		work += im.len
 		if _, err := io.CopyBuffer(hh, ctxReader{ctx, io.NewSectionReader(r, im.off, im.len)}, make([]byte, 256<<10)); err != nil {
-			return
+			return work
 		}
 		if got := hh.Sum(nil); !bytes.Equal(got, val.Value) {
 			w.Anomaly(AnomalyMalformed, path, fmt.Sprintf("FIT image %s: %s hash mismatch (stored %s, computed %s)",
 				im.name, algo, hex.EncodeToString(val.Value), hex.EncodeToString(got)))
 		}
 	}
+	return work
 }
