@@ -29,6 +29,10 @@ type Limits struct {
 	// ImageTimeout bounds the time spent unpacking one image; what is
 	// unpacked by then is analysed. Zero means no bound.
 	ImageTimeout time.Duration
+	// MaxHashWork bounds the password-cracking work of one image (the
+	// accounts analyzer), in units of one sha-crypt round (about a
+	// microsecond; see analyzers/accounts/hashes.Work). Negative: no bound.
+	MaxHashWork int64
 }
 
 // DefaultLimits are the limits used when none are given.
@@ -43,6 +47,7 @@ func DefaultLimits() Limits {
 		MaxLayers:     5000,
 		LayerTimeout:  60 * time.Second,
 		ImageTimeout:  10 * time.Minute,
+		MaxHashWork:   40_000_000,
 	}
 }
 

@@ -60,6 +60,14 @@ type Options struct {
 	// image can carry thousands); 0 means 100. Hashes beyond it are not
 	// tried and Analyze says so in its error.
 	MaxHashes int
+	// MaxWork bounds the cracking work for one image, in units of one
+	// sha-crypt round (hashes.Work): a shadow file of many costly hashes,
+	// each under the per-hash cost cap, must not hold the scan for
+	// minutes. When the dictionary would cost more, every hash gets its
+	// likeliest words first, as many as the budget allows, and Analyze
+	// says so in its error. 0 means extract.DefaultLimits().MaxHashWork;
+	// negative means no bound.
+	MaxWork int64
 }
 
 type analyzer struct {
@@ -84,6 +92,9 @@ func New(opts Options) analyzers.Analyzer {
 	}
 	if a.opt.MaxHashes <= 0 {
 		a.opt.MaxHashes = 100
+	}
+	if a.opt.MaxWork == 0 {
+		a.opt.MaxWork = extract.DefaultLimits().MaxHashWork
 	}
 	a.rank = make(map[string]int, len(a.list))
 	for i, p := range a.list {
@@ -198,6 +209,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		}
 		jobs = append(jobs, newCrackJob(h, v, a.candidates(h, byHash[h]), hashes.SlowHash(h)))
 	}
+	budgetCut := budgetJobs(jobs, a.opt.MaxWork)
 	if err := crack(ctx, jobs, a.opt.Workers); err != nil {
 		return out, err
 	}
@@ -209,6 +221,9 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		for _, o := range byHash[j.hash] {
 			out = append(out, a.defaultFinding(st, o, j.v.Kind(), pw))
 		}
+	}
+	if budgetCut > 0 {
+		return out, fmt.Errorf("accounts: limit reached: the cracking work for this image is bounded (%d sha-crypt-round units); %d of %d password hashes were tried against only the likeliest part of the dictionary", a.opt.MaxWork, budgetCut, len(jobs))
 	}
 	if costly > 0 && skipped == 0 {
 		return out, fmt.Errorf("accounts: %d password hashes ask for so much work per guess (bcrypt cost above %d, sha-crypt above %d rounds, or an unusual yescrypt setting) that they were not tried", costly, hashes.MaxBcryptCost, hashes.MaxShaRounds)
