@@ -126,7 +126,7 @@ func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Resu
 		// unpacked is kept and analysed, and the report says what was not
 		root.Anomalies = append(root.Anomalies, Anomaly{Kind: AnomalyTime,
 			Detail: fmt.Sprintf("unpacking the image took longer than %s; layers not reached by then were not unpacked", opt.Limits.ImageTimeout)})
-		if root.Status == StatusOK {
+		if root.Status == StatusOK || root.Status == StatusUnsupported {
 			root.Status = StatusPartial
 			root.Error = fmt.Sprintf("image time limit %s reached", opt.Limits.ImageTimeout)
 		}

@@ -33,6 +33,9 @@ func openDecoder(codec string, r io.Reader) (io.ReadCloser, error) {
 	if codec == "lzop" {
 		return newLzopReader(r)
 	}
+	if codec == "gzip-members" {
+		return newGzipMembers(r)
+	}
 	c, ok := compress.Get(codec)
 	if !ok || c.Stream == nil {
 		return nil, fmt.Errorf("no stream decoder for %s", codec)

@@ -22,7 +22,8 @@ import (
 	"fmt"
 	"path"
 	"runtime"
-	"strings"
+	"slices"
+	"sort"
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/accounts/hashes"
@@ -147,10 +148,26 @@ type shellInfo struct {
 type state struct {
 	t      *analyzers.Target
 	byPath map[*extract.Layer]map[string]*acctFile // passwd-kind files
+	cut    []string                                // files read only up to ReadBound
 }
 
 func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
 	st := &state{t: t, byPath: map[*extract.Layer]map[string]*acctFile{}}
+	out, err := a.analyze(ctx, t, st)
+	if len(st.cut) > 0 && ctx.Err() == nil {
+		sort.Strings(st.cut)
+		st.cut = slices.Compact(st.cut)
+		cutErr := fmt.Sprintf("accounts: limit reached: %d account files hold more than %d bytes of lines (first %s); the lines after that were not checked", len(st.cut), ReadBound, st.cut[0])
+		if err == nil {
+			err = errors.New(cutErr)
+		} else {
+			err = fmt.Errorf("%w; %s", err, cutErr)
+		}
+	}
+	return out, err
+}
+
+func (a *analyzer) analyze(ctx context.Context, t *analyzers.Target, st *state) ([]analyzers.Finding, error) {
 	var files []*acctFile
 	for _, f := range t.Files() {
 		if ctx.Err() != nil {
@@ -246,11 +263,10 @@ func (st *state) load(f analyzers.File, kind fileKind) *acctFile {
 	case analyzers.ClassEmpty, analyzers.ClassELF:
 		return nil // e.g. /usr/bin/passwd
 	}
-	data, err := st.t.ReadFile(f, ReadBound)
+	// overlong lines are blanked, so a huge first line hides nothing
+	data, _, err := st.t.ReadLines(f, ReadBound)
 	if errors.Is(err, analyzers.ErrTooBig) {
-		if i := strings.LastIndexByte(string(data), '\n'); i >= 0 {
-			data = data[:i+1] // drop the cut line
-		}
+		st.cut = append(st.cut, f.Path)
 	} else if err != nil {
 		return nil
 	}
