@@ -590,7 +590,6 @@ type limitedFile struct {
 	name string
 	n    int64
 	err  error
-	drop bool
 }
 
 func (l *limitedFile) Write(p []byte) (int, error) {
@@ -598,7 +597,15 @@ func (l *limitedFile) Write(p []byte) (int, error) {
 		return 0, l.err
 	}
 	if err, drop := l.w.reserve(l.name, l.n, int64(len(p))); err != nil {
-		l.err, l.drop = err, drop
+		l.err = err
+		if drop && l.n > cutKeep {
+			// give the bytes back now: other files of the layer may be
+			// written concurrently (SquashFS) and must find them
+			if terr := l.f.Truncate(cutKeep); terr == nil {
+				l.w.refund(l.n - cutKeep)
+				l.n = cutKeep
+			}
+		}
 		return 0, err
 	}
 	n, err := l.f.Write(p)
@@ -607,18 +614,9 @@ func (l *limitedFile) Write(p []byte) (int, error) {
 }
 
 // cutKeep is how much of a file cut at a layer or image byte bound is kept
-// (its headers stay visible to carving and analyzers).
+// (its headers stay visible to carving and analyzers); the rest is given
+// back so the entries after it still fit.
 const cutKeep = 1 << 20
 
-// Close closes the underlying file. A file cut at a layer or image byte
-// bound keeps its first cutKeep bytes; the rest is given back so the
-// entries after it still fit.
-func (l *limitedFile) Close() error {
-	if l.drop && l.n > cutKeep {
-		if err := l.f.Truncate(cutKeep); err == nil {
-			l.w.refund(l.n - cutKeep)
-			l.n = cutKeep
-		}
-	}
-	return l.f.Close()
-}
+// Close closes the underlying file.
+func (l *limitedFile) Close() error { return l.f.Close() }
