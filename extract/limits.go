@@ -47,7 +47,7 @@ func DefaultLimits() Limits {
 		MaxLayers:     5000,
 		LayerTimeout:  60 * time.Second,
 		ImageTimeout:  10 * time.Minute,
-		MaxHashWork:   40_000_000,
+		MaxHashWork:   20_000_000,
 	}
 }
 
