@@ -338,6 +338,14 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 				end = c.off + 1
 			}
 		}
+		if l.stopped && bound <= 0 && end < size && c.f.Kind() == Filesystem {
+			// an archive stopped by a bound (600,000 cpio entries, a
+			// deadline) must not be carved again from where it stopped:
+			// that would unpack it piecewise, a bound's worth per layer
+			l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyLimit, Path: source,
+				Detail: fmt.Sprintf("a bound stopped this archive; the rest of its blob (%d bytes) is not carved again", size-end)})
+			end = size
+		}
 		l.Size = end - c.off
 		covered = append(covered, [2]int64{c.off, end})
 		pos = end
@@ -500,6 +508,7 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 	l.Specials = w.Specials()
 	l.Links = w.Links()
 	l.Modes = w.Modes()
+	l.stopped = timedOut || IsLimit(w.LimitHit())
 	if timedOut {
 		l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyTime,
 			Detail: fmt.Sprintf("unpacking this layer took longer than %s; it was stopped and what it yielded so far is kept", e.opt.Limits.LayerTimeout)})

@@ -118,6 +118,10 @@ func TestHostileCpioEntries(t *testing.T) {
 	if l.Status != StatusPartial || l.Files == 0 || l.Files > 1000 {
 		t.Errorf("cpio layer %s with %d files", l.Status, l.Files)
 	}
+	// the archive is not carved again from where the bound stopped it
+	if n := countFormat(res, "cpio"); n != 1 {
+		t.Errorf("%d cpio layers, want 1", n)
+	}
 }
 
 func TestHostileCpioHardlinkFIT(t *testing.T) {

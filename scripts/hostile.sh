@@ -19,7 +19,7 @@ command -v /usr/bin/time >/dev/null || { echo "needs GNU time (/usr/bin/time)" >
 go run ./internal/hostile/gen -out "$work/cases" >/dev/null
 tmp=$work/tmp
 mkdir -p "$tmp"
-printf '%-20s %8s %9s %4s %7s %s\n' case wall_s peak_MB exit left anomalies
+printf '%-20s %8s %7s %9s %4s %5s %s\n' case wall_s cpu_s peak_MB exit left bounds
 for f in "$work"/cases/*.bin; do
 	name=$(basename "$f" .bin)
 	out=$work/out/$name
@@ -27,6 +27,7 @@ for f in "$work"/cases/*.bin; do
 	TMPDIR=$tmp /usr/bin/time -v -o "$work/time.txt" "$bin" scan "$f" --out "$out" --no-vulns --quiet ${HOSTILE_FLAGS:-} \
 		>/dev/null 2>"$work/err.txt" || rc=$?
 	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+	cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.1f", u+s}' "$work/time.txt")
 	rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$work/time.txt")
 	left=$(find "$tmp" -mindepth 1 -maxdepth 1 | wc -l)
 	anoms=-
@@ -41,6 +42,6 @@ print(",".join(f"{k.split(\"/\")[1]}x{v}" for k,v in sorted(c.items())) + (" fai
 	else
 		anoms="NO REPORT: $(head -c 200 "$work/err.txt")"
 	fi
-	printf '%-20s %8.1f %9s %4s %7s %s\n' "$name" "$wall" "$rss" "$rc" "$left" "$anoms"
+	printf '%-20s %8.1f %7s %9s %4s %5s %s\n' "$name" "$wall" "$cpu" "$rss" "$rc" "$left" "$anoms"
 	rm -rf "${tmp:?}"/* "$out"
 done
