@@ -37,8 +37,9 @@ import json,sys,collections
 r=json.load(open(sys.argv[1]))
 c=collections.Counter(f["rule"] for f in r["findings"] if f["rule"].startswith("extraction-anomaly/") and f["rule"].split("/")[1] in ("limit","time-limit","layer-limit","directory-loop","duplicate-entry"))
 fails=[a["analyzer"] for a in r["analyzers"]["failures"]]
-print(",".join(f"{k.split(\"/\")[1]}x{v}" for k,v in sorted(c.items())) + (" failures:"+",".join(fails) if fails else "") + " layers:%d" % len(r["layers"]))
-' "$out/report.json")
+parts=["%sx%d" % (k.split("/")[1], v) for k, v in sorted(c.items())]
+print(",".join(parts) + (" failures:" + ",".join(fails) if fails else "") + " layers:%d" % len(r["layers"]))
+' "$out/report.json" || echo report-unreadable)
 	else
 		anoms="NO REPORT: $(head -c 200 "$work/err.txt")"
 	fi
