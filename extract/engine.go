@@ -71,6 +71,9 @@ type engine struct {
 	written int64
 	// capped is set once MaxLayers was reached.
 	capped bool
+	// blobs maps the SHA-256 of every blob carved out of a container or
+	// stream layer to where it was first seen.
+	blobs map[[32]byte]string
 }
 
 // Anomaly kinds of the time and work bounds.
@@ -557,6 +560,25 @@ func safeUnpack(ctx context.Context, f Format, r io.ReaderAt, size int64, w *Wri
 	return f.Unpack(ctx, r, size, w)
 }
 
+// seenBlob returns where a blob with f's bytes was first seen, or "" after
+// recording f as seen at where.
+func (e *engine) seenBlob(f *os.File, where string) string {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return ""
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	if e.blobs == nil {
+		e.blobs = map[[32]byte]string{}
+	}
+	if prev, ok := e.blobs[sum]; ok {
+		return prev
+	}
+	e.blobs[sum] = where
+	return ""
+}
+
 // sameBytes reports whether a and b hold the same n bytes.
 func sameBytes(a, b io.ReaderAt, n int64) bool {
 	const chunk = 256 << 10
@@ -628,9 +650,21 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int, chunk *io.Sec
 			continue
 		}
 		fi, err := f.Stat()
+		prev := ""
+		if err == nil && fi.Size() > 0 && !l.IsFilesystem() {
+			prev = e.seenBlob(f, l.Path+" > "+src)
+		}
 		if err == nil && fi.Size() > 0 && chunk != nil && fi.Size() == chunk.Size() && sameBytes(f, chunk, fi.Size()) {
 			l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyLoop, Path: src,
 				Detail: "holds the very bytes of the layer it was found in (a self-reference); not unpacked again"})
+		} else if prev != "" {
+			// a partition or payload with the bytes of one already carved
+			// (partitions that are prefixes of the disk, nested again and
+			// again) is not unpacked twice
+			if n := len(l.Anomalies); n < 64 {
+				l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyLoop, Path: src,
+					Detail: "same bytes as " + prev + "; not unpacked again"})
+			}
 		} else if err == nil && fi.Size() > 0 {
 			e.processBlob(ctx, l, f, fi.Size(), src, depth+1, l.IsFilesystem())
 		}

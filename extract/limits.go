@@ -44,7 +44,7 @@ func DefaultLimits() Limits {
 		MaxRatio:      250,
 		MaxFiles:      500000,
 		MaxEntries:    200000,
-		MaxLayers:     5000,
+		MaxLayers:     2000,
 		LayerTimeout:  60 * time.Second,
 		ImageTimeout:  10 * time.Minute,
 		MaxHashWork:   20_000_000,
