@@ -82,6 +82,10 @@ const (
 	AnomalyTime = "time-limit"
 	// AnomalyLayers is the bound on the number of layers of one image.
 	AnomalyLayers = "layer-limit"
+	// AnomalyDuplicateBlob is a partition or payload with the bytes of one
+	// already carved (A/B slots, or partitions nesting the disk again): it
+	// is not unpacked twice.
+	AnomalyDuplicateBlob = "duplicate-blob"
 )
 
 // Extract unpacks the image at imagePath into workDir (which it creates) and
@@ -662,7 +666,7 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int, chunk *io.Sec
 			// (partitions that are prefixes of the disk, nested again and
 			// again) is not unpacked twice
 			if n := len(l.Anomalies); n < 64 {
-				l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyLoop, Path: src,
+				l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyDuplicateBlob, Path: src,
 					Detail: "same bytes as " + prev + "; not unpacked again"})
 			}
 		} else if err == nil && fi.Size() > 0 {

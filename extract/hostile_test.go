@@ -73,7 +73,7 @@ func TestHostileGPTSelfRef(t *testing.T) {
 	if len(res.Layers) > 100 {
 		t.Errorf("%d layers", len(res.Layers))
 	}
-	if layerAnomaly(res, "gpt", AnomalyLoop, "same bytes as") == nil {
+	if layerAnomaly(res, "gpt", AnomalyDuplicateBlob, "same bytes as") == nil {
 		t.Errorf("repeated partitions not reported")
 	}
 	// the layer bound stops what fans out anyway

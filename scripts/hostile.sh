@@ -35,7 +35,7 @@ for f in "$work"/cases/*.bin; do
 		anoms=$(python3 -c '
 import json,sys,collections
 r=json.load(open(sys.argv[1]))
-c=collections.Counter(f["rule"] for f in r["findings"] if f["rule"].startswith("extraction-anomaly/") and f["rule"].split("/")[1] in ("limit","time-limit","layer-limit","directory-loop","duplicate-entry"))
+c=collections.Counter(f["rule"] for f in r["findings"] if f["rule"].startswith("extraction-anomaly/") and f["rule"].split("/")[1] in ("limit","time-limit","layer-limit","directory-loop","duplicate-entry","duplicate-blob"))
 fails=[a["analyzer"] for a in r["analyzers"]["failures"]]
 parts=["%sx%d" % (k.split("/")[1], v) for k, v in sorted(c.items())]
 print(",".join(parts) + (" failures:" + ",".join(fails) if fails else "") + " layers:%d" % len(r["layers"]))
