@@ -43,7 +43,7 @@ func DefaultLimits() Limits {
 		MaxFileBytes:  1 << 30,
 		MaxRatio:      250,
 		MaxFiles:      500000,
-		MaxEntries:    200000,
+		MaxEntries:    100000,
 		MaxLayers:     2000,
 		LayerTimeout:  60 * time.Second,
 		ImageTimeout:  10 * time.Minute,
