@@ -61,8 +61,17 @@ func NewTarget(layers []*extract.Layer) *Target {
 			continue
 		}
 		var fsList []File
+		var deep []string // folders whose host path is too long to open by name
 		filepath.WalkDir(l.Root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || !d.Type().IsRegular() {
+			if err != nil {
+				if d != nil && d.IsDir() && errors.Is(err, syscall.ENAMETOOLONG) {
+					if rel, rerr := filepath.Rel(l.Root, p); rerr == nil {
+						deep = append(deep, filepath.ToSlash(rel))
+					}
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
 				return nil
 			}
 			rel, err := filepath.Rel(l.Root, p)
@@ -81,6 +90,9 @@ func NewTarget(layers []*extract.Layer) *Target {
 			fsList = append(fsList, File{Layer: l, Path: "/" + rel, HostPath: p, Size: info.Size(), Mode: mode})
 			return nil
 		})
+		// a path deeper than the host allows by name (a shadow file under a
+		// thousand folders) is still walked, through the layer's root
+		fsList = append(fsList, walkDeep(l, deep)...)
 		sort.Slice(fsList, func(i, j int) bool { return fsList[i].Path < fsList[j].Path })
 		t.files = append(t.files, fsList...)
 	}
@@ -128,9 +140,53 @@ func (t *Target) layerID(p string) string {
 // ErrTooBig is returned by ReadFile when the file exceeds the bound.
 var ErrTooBig = errors.New("file larger than the read bound")
 
-// Open opens a file for reading without following symlinks.
+// Open opens a file for reading without following symlinks. A file whose
+// host path is too long to open by name is opened through its layer's root.
 func (t *Target) Open(f File) (*os.File, error) {
-	return os.OpenFile(f.HostPath, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	fh, err := os.OpenFile(f.HostPath, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ENAMETOOLONG) && f.Layer != nil && f.Layer.Root != "" {
+		r, rerr := os.OpenRoot(f.Layer.Root)
+		if rerr != nil {
+			return nil, err
+		}
+		defer r.Close()
+		return r.OpenFile(strings.TrimPrefix(f.Path, "/"), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	}
+	return fh, err
+}
+
+// walkDeep lists the regular files under the given folders of layer l
+// (slash paths relative to its root), reading them through an os.Root, which
+// resolves one component at a time and so has no bound on path length.
+func walkDeep(l *extract.Layer, dirs []string) []File {
+	if len(dirs) == 0 {
+		return nil
+	}
+	r, err := os.OpenRoot(l.Root)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	var out []File
+	fsys := r.FS()
+	for _, dir := range dirs {
+		fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return nil
+			}
+			mode := info.Mode()
+			if m, ok := l.Modes[p]; ok {
+				mode = m
+			}
+			out = append(out, File{Layer: l, Path: "/" + p, HostPath: filepath.Join(l.Root, filepath.FromSlash(p)), Size: info.Size(), Mode: mode})
+			return nil
+		})
+	}
+	return out
 }
 
 // ReadFile reads at most max bytes of f; a larger file returns the first max

@@ -82,6 +82,12 @@ type Limits struct {
 	MaxFileSize string   `yaml:"max_file_size"`
 	MaxRatio    *float64 `yaml:"max_ratio"`
 	MaxFiles    *int64   `yaml:"max_files"`
+	// Time and work bounds (see docs/configuration.md).
+	MaxEntries   *int64 `yaml:"max_entries"`
+	MaxLayers    *int   `yaml:"max_layers"`
+	LayerTimeout string `yaml:"layer_timeout"`
+	ImageTimeout string `yaml:"image_timeout"`
+	MaxHashWork  *int64 `yaml:"max_hash_work"`
 }
 
 // keys lists the keys of each mapping, for the unknown-key check.
@@ -246,6 +252,23 @@ func (c *Config) check() error {
 	}
 	if l.MaxFiles != nil && *l.MaxFiles < 1 {
 		return fmt.Errorf("limits.max_files must be at least 1")
+	}
+	if l.MaxEntries != nil && *l.MaxEntries < 1 {
+		return fmt.Errorf("limits.max_entries must be at least 1")
+	}
+	if l.MaxLayers != nil && *l.MaxLayers < 1 {
+		return fmt.Errorf("limits.max_layers must be at least 1")
+	}
+	for k, v := range map[string]string{"layer_timeout": l.LayerTimeout, "image_timeout": l.ImageTimeout} {
+		if v == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(v); err != nil || d < 0 {
+			return fmt.Errorf("limits.%s: want a duration such as 60s or 10m (0 for none), not %q", k, v)
+		}
+	}
+	if l.MaxHashWork != nil && (*l.MaxHashWork == 0 || *l.MaxHashWork < -1) {
+		return fmt.Errorf("limits.max_hash_work must be positive (or -1 for no bound)")
 	}
 	return nil
 }

@@ -25,6 +25,11 @@ limits:
   max_file_size: 256MiB
   max_ratio: 500
   max_files: 100000
+  max_entries: 5000
+  max_layers: 300
+  layer_timeout: 30s
+  image_timeout: 5m
+  max_hash_work: 1000000
 vuln_db: db/vulnerability.db
 `
 
@@ -52,6 +57,10 @@ func TestParseFull(t *testing.T) {
 	if l.MaxDepth == nil || *l.MaxDepth != 6 || l.MaxTotal != "2GiB" || l.MaxFileSize != "256MiB" ||
 		l.MaxRatio == nil || *l.MaxRatio != 500 || l.MaxFiles == nil || *l.MaxFiles != 100000 {
 		t.Errorf("limits %+v", l)
+	}
+	if l.MaxEntries == nil || *l.MaxEntries != 5000 || l.MaxLayers == nil || *l.MaxLayers != 300 ||
+		l.LayerTimeout != "30s" || l.ImageTimeout != "5m" || l.MaxHashWork == nil || *l.MaxHashWork != 1000000 {
+		t.Errorf("time and work limits %+v", l)
 	}
 }
 
@@ -112,6 +121,11 @@ func TestParseRejects(t *testing.T) {
 		{"limits:\n  max_ratio: -1\n", "max_ratio"},
 		{"limits:\n  max_files: 0\n", "max_files"},
 		{"limits:\n  max_files: many\n", "cannot unmarshal"},
+		{"limits:\n  max_entries: 0\n", "max_entries"},
+		{"limits:\n  max_layers: 0\n", "max_layers"},
+		{"limits:\n  layer_timeout: soon\n", "limits.layer_timeout"},
+		{"limits:\n  image_timeout: -5m\n", "limits.image_timeout"},
+		{"limits:\n  max_hash_work: 0\n", "max_hash_work"},
 		{"fail_on: [high\n", "yaml"},
 	}
 	for _, c := range cases {

@@ -303,6 +303,11 @@ func (cpioFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writ
 			walkErr = fmt.Errorf("more than %d entries", cpioMaxEntries)
 			break
 		}
+		if c := w.EntryCap(); c > 0 && int64(len(entries)) >= c {
+			// the entries indexed so far are extracted; the layer is partial
+			walkErr = w.EntryCapHit("cpio")
+			break
+		}
 		if len(entries)%1024 == 0 && ctx.Err() != nil {
 			return 0, ctx.Err()
 		}

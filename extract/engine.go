@@ -70,7 +70,24 @@ type engine struct {
 	seq     int
 	written int64
 	carve   *carveBudget // carving inside file-system members (carve.go)
+	// capped is set once MaxLayers was reached.
+	capped bool
+	// blobs maps the SHA-256 of every blob carved out of a container or
+	// stream layer to where it was first seen.
+	blobs map[[32]byte]string
 }
+
+// Anomaly kinds of the time and work bounds.
+const (
+	// AnomalyTime is a per-layer or per-image deadline that was reached.
+	AnomalyTime = "time-limit"
+	// AnomalyLayers is the bound on the number of layers of one image.
+	AnomalyLayers = "layer-limit"
+	// AnomalyDuplicateBlob is a partition or payload with the bytes of one
+	// already carved (A/B slots, or partitions nesting the disk again): it
+	// is not unpacked twice.
+	AnomalyDuplicateBlob = "duplicate-blob"
+)
 
 // Extract unpacks the image at imagePath into workDir (which it creates) and
 // returns the layer tree. An error means the image could not be read at all;
@@ -105,8 +122,24 @@ func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Resu
 	}
 	root := &Layer{Path: "image", Format: "image", Kind: "image", Size: fi.Size(), Status: StatusOK, seq: 0}
 	e.layers = append(e.layers, root)
-	e.processBlob(ctx, root, f, fi.Size(), "", 1, false)
-	e.bootRegion(ctx, root, "", f, fi.Size(), 1)
+	ictx := ctx
+	if opt.Limits.ImageTimeout > 0 {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeout(ctx, opt.Limits.ImageTimeout)
+		defer cancel()
+	}
+	e.processBlob(ictx, root, f, fi.Size(), "", 1, false)
+	e.bootRegion(ictx, root, "", f, fi.Size(), 1)
+	if ictx.Err() != nil && ctx.Err() == nil {
+		// the image's deadline, not the caller's cancellation: what was
+		// unpacked is kept and analysed, and the report says what was not
+		root.Anomalies = append(root.Anomalies, Anomaly{Kind: AnomalyTime,
+			Detail: fmt.Sprintf("unpacking the image took longer than %s; layers not reached by then were not unpacked", opt.Limits.ImageTimeout)})
+		if root.Status == StatusOK || root.Status == StatusUnsupported {
+			root.Status = StatusPartial
+			root.Error = fmt.Sprintf("image time limit %s reached", opt.Limits.ImageTimeout)
+		}
+	}
 	res := &Result{Image: imagePath, Size: fi.Size(), SHA256: hex.EncodeToString(h.Sum(nil)), WorkDir: workDir}
 	for i, l := range e.layers {
 		l.ID = fmt.Sprintf("L%d", i)
@@ -266,7 +299,7 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 		}
 	}
 	for _, c := range cands {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || e.layerCap() {
 			break
 		}
 		if c.off < pos || rejected[c.f.Name()] >= maxRejects {
@@ -314,10 +347,18 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 				end = c.off + 1
 			}
 		}
+		if l.stopped && bound <= 0 && end < size && c.f.Kind() == Filesystem {
+			// an archive stopped by a bound (600,000 cpio entries, a
+			// deadline) must not be carved again from where it stopped:
+			// that would unpack it piecewise, a bound's worth per layer
+			l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyLimit, Path: source,
+				Detail: fmt.Sprintf("a bound stopped this archive; the rest of its blob (%d bytes) is not carved again", size-end)})
+			end = size
+		}
 		l.Size = end - c.off
 		covered = append(covered, [2]int64{c.off, end})
 		pos = end
-		e.descend(ctx, l, depth)
+		e.descend(ctx, l, depth, io.NewSectionReader(r, c.off, l.Size))
 	}
 	if parent.Format == "image" && found == 0 {
 		ent := sampleEntropy(r, 0, size)
@@ -334,6 +375,26 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 		e.opaqueGaps(parent, r, size, covered, source)
 	}
 	return found
+}
+
+// layerCap reports whether the image has as many layers as MaxLayers
+// allows, recording the bound on the image's layer the first time.
+func (e *engine) layerCap() bool {
+	max := e.opt.Limits.MaxLayers
+	if max <= 0 || len(e.layers) < max {
+		return false
+	}
+	if !e.capped {
+		e.capped = true
+		root := e.layers[0]
+		root.Anomalies = append(root.Anomalies, Anomaly{Kind: AnomalyLayers,
+			Detail: fmt.Sprintf("limit reached: layers per image (%d); nothing further was unpacked", max)})
+		if root.Status == StatusOK {
+			root.Status = StatusPartial
+			root.Error = fmt.Sprintf("layer limit %d reached", max)
+		}
+	}
+	return true
 }
 
 // opaqueGaps reports large high-entropy ranges between chunks.
@@ -440,8 +501,16 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 		l.Status, l.Error = StatusFailed, err.Error()
 		return l, 0, true
 	}
-	consumed, uerr := safeUnpack(ctx, f, r, size, w)
+	w.single = f.Kind() != Filesystem
+	lctx := ctx
+	if d := e.opt.Limits.LayerTimeout; d > 0 {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	consumed, uerr := safeUnpack(lctx, f, r, size, w)
 	w.Close()
+	timedOut := lctx.Err() != nil && ctx.Err() == nil
 	l.Files, l.Bytes = w.Files(), w.Written()
 	e.written += l.Bytes
 	l.Anomalies = append(l.Anomalies, w.Anomalies()...)
@@ -449,7 +518,15 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 	l.Links = w.Links()
 	l.Modes = w.Modes()
 	l.Protection, l.Identity = w.header()
+	l.stopped = timedOut || IsLimit(w.LimitHit())
+	if timedOut {
+		l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyTime,
+			Detail: fmt.Sprintf("unpacking this layer took longer than %s; it was stopped and what it yielded so far is kept", e.opt.Limits.LayerTimeout)})
+	}
 	switch {
+	case timedOut:
+		l.Status = StatusPartial
+		uerr = fmt.Errorf("layer time limit %s reached", e.opt.Limits.LayerTimeout)
 	case uerr == nil && w.LimitHit() == nil:
 		l.Status = StatusOK
 	case errors.Is(uerr, ErrUnsupported):
@@ -491,6 +568,44 @@ func safeUnpack(ctx context.Context, f Format, r io.ReaderAt, size int64, w *Wri
 	return f.Unpack(ctx, r, size, w)
 }
 
+// seenBlob returns where a blob with f's bytes was first seen, or "" after
+// recording f as seen at where.
+func (e *engine) seenBlob(f *os.File, where string) string {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return ""
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	if e.blobs == nil {
+		e.blobs = map[[32]byte]string{}
+	}
+	if prev, ok := e.blobs[sum]; ok {
+		return prev
+	}
+	e.blobs[sum] = where
+	return ""
+}
+
+// sameBytes reports whether a and b hold the same n bytes.
+func sameBytes(a, b io.ReaderAt, n int64) bool {
+	const chunk = 256 << 10
+	ba, bb := make([]byte, min(n, chunk)), make([]byte, min(n, chunk))
+	for off := int64(0); off < n; off += chunk {
+		m := min(chunk, n-off)
+		if _, err := a.ReadAt(ba[:m], off); err != nil && err != io.EOF {
+			return false
+		}
+		if _, err := b.ReadAt(bb[:m], off); err != nil && err != io.EOF {
+			return false
+		}
+		if !bytes.Equal(ba[:m], bb[:m]) {
+			return false
+		}
+	}
+	return true
+}
+
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	if len(lines) > n {
@@ -499,8 +614,10 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// descend feeds the files a layer produced back into the engine.
-func (e *engine) descend(ctx context.Context, l *Layer, depth int) {
+// descend feeds the files a layer produced back into the engine. chunk is
+// the layer's own input: a file with the very same bytes (a partition
+// table whose partition is the whole disk again) is not unpacked again.
+func (e *engine) descend(ctx context.Context, l *Layer, depth int, chunk *io.SectionReader) {
 	if l.Root == "" || l.Files == 0 {
 		return
 	}
@@ -515,9 +632,20 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int) {
 		return nil
 	})
 	sort.Strings(files)
+	// hard links of one file (a cpio fanning one FIT image out to
+	// thousands of names) are carved once
+	seenIno := map[[2]uint64]bool{}
 	for _, p := range files {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || e.layerCap() {
 			return
+		}
+		if fi, err := os.Lstat(p); err == nil {
+			if id, ok := fileID(fi); ok {
+				if seenIno[id] {
+					continue
+				}
+				seenIno[id] = true
+			}
 		}
 		rel, _ := filepath.Rel(l.Root, p)
 		rel = filepath.ToSlash(rel)
@@ -530,7 +658,22 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int) {
 			continue
 		}
 		fi, err := f.Stat()
-		if err == nil && fi.Size() > 0 {
+		prev := ""
+		if err == nil && fi.Size() > 0 && !l.IsFilesystem() {
+			prev = e.seenBlob(f, l.Path+" > "+src)
+		}
+		if err == nil && fi.Size() > 0 && chunk != nil && fi.Size() == chunk.Size() && sameBytes(f, chunk, fi.Size()) {
+			l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyLoop, Path: src,
+				Detail: "holds the very bytes of the layer it was found in (a self-reference); not unpacked again"})
+		} else if prev != "" {
+			// a partition or payload with the bytes of one already carved
+			// (partitions that are prefixes of the disk, nested again and
+			// again) is not unpacked twice
+			if n := len(l.Anomalies); n < 64 {
+				l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyDuplicateBlob, Path: src,
+					Detail: "same bytes as " + prev + "; not unpacked again"})
+			}
+		} else if err == nil && fi.Size() > 0 {
 			if l.IsFilesystem() {
 				e.processMember(ctx, l, f, fi.Size(), src, depth+1)
 			} else {

@@ -580,7 +580,9 @@ func (e *extReader) walk(root *extInode) error {
 					if IsLimit(err) {
 						return err
 					}
-					e.w.Anomaly(AnomalyMalformed, p, err.Error())
+					if !IsEntryLimit(err) {
+						e.w.Anomaly(AnomalyMalformed, p, err.Error())
+					}
 				}
 				linked[d.ino] = p
 			case sIFLNK:

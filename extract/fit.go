@@ -521,6 +521,12 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 	hashAlgos := map[string]bool{}
 	hashesOK := true
 	defer func() { fitRecord(w, root, hashAlgos, hashesOK) }()
+	// a flood of sub-images over the same data must cost neither a copy
+	// nor a hash pass each: one range is written once, and the bytes hashed
+	// to verify hash nodes are bounded
+	written := map[[2]int64]string{}
+	hashLeft := max(4*size, 64<<20)
+	dups := 0
 	for i, im := range fitImages(h, root) {
 		if ctx.Err() != nil {
 			return end, ctx.Err()
@@ -546,11 +552,24 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			}
 			continue
 		}
-		algos, ok := fitCheckHashes(ctx, r, im, path, w)
-		for _, a := range algos {
-			hashAlgos[a] = true
+		if prev, ok := written[[2]int64{im.off, im.len}]; ok {
+			if dups++; dups <= 16 {
+				w.Anomaly(AnomalyDuplicateName, path, fmt.Sprintf("FIT image %s has the same data as %s; not written again", im.name, prev))
+			}
+			continue
 		}
-		hashesOK = hashesOK && ok
+		written[[2]int64{im.off, im.len}] = path
+		if hashLeft > 0 {
+			algos, ok, work := fitCheckHashes(ctx, r, im, path, w)
+			for _, a := range algos {
+				hashAlgos[a] = true
+			}
+			hashesOK = hashesOK && ok
+			hashLeft -= work
+			if hashLeft <= 0 {
+				w.Anomaly(AnomalyLimit, path, fmt.Sprintf("limit reached: bytes hashed to verify FIT hash nodes (%d); the hashes of the images after this one were not checked", max(4*size, 64<<20)))
+			}
+		}
 		comp := im.node.str("compression")
 		codec, ok := fitCodecs[comp]
 		if !ok {
@@ -560,10 +579,13 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			if IsLimit(err) {
 				return end, err
 			}
-			if firstErr == nil && !errors.Is(err, ErrRefused) {
+			if firstErr == nil && !errors.Is(err, ErrRefused) && !IsEntryLimit(err) {
 				firstErr = fmt.Errorf("image %s: %w", im.name, err)
 			}
 		}
+	}
+	if dups > 16 {
+		w.Anomaly(AnomalyDuplicateName, "", fmt.Sprintf("%d FIT images in all had the same data as an earlier one; not written again", dups))
 	}
 	return end, firstErr
 }
@@ -630,8 +652,8 @@ func fitRecord(w *Writer, root *fdtNode, hashAlgos map[string]bool, hashesOK boo
 
 // fitCheckHashes verifies the image's hash-* nodes (crc32, md5, sha1,
 // sha256, sha384, sha512) over its stored data, and returns the algorithms
-// it checked and whether every one matched.
-func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string, w *Writer) (algos []string, ok bool) {
+// it checked, whether every one matched, and the bytes hashed.
+func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string, w *Writer) (algos []string, ok bool, work int64) {
 	ok = true
 	for _, c := range im.node.Children {
 		if !strings.HasPrefix(c.Name, "hash") {
@@ -659,8 +681,9 @@ func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string
 		default:
 			continue
 		}
+		work += im.len
 		if _, err := io.CopyBuffer(hh, ctxReader{ctx, io.NewSectionReader(r, im.off, im.len)}, make([]byte, 256<<10)); err != nil {
-			return algos, false
+			return algos, false, work
 		}
 		algos = append(algos, algo)
 		if got := hh.Sum(nil); !bytes.Equal(got, val.Value) {
@@ -669,5 +692,5 @@ func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string
 				im.name, algo, hex.EncodeToString(val.Value), hex.EncodeToString(got)))
 		}
 	}
-	return algos, ok
+	return algos, ok, work
 }

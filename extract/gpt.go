@@ -187,7 +187,7 @@ func (gptFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			if IsLimit(err) {
 				return end, err
 			}
-			if err != ErrRefused {
+			if err != ErrRefused && !IsEntryLimit(err) {
 				return end, err
 			}
 		}

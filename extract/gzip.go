@@ -3,7 +3,10 @@ package extract
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+
+	"github.com/fwaudit/fwaudit/extract/compress"
 )
 
 // gzipFormat is RFC 1952 gzip.
@@ -44,5 +47,66 @@ func (gzipFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writ
 			}
 		}
 	}
-	return unpackStream(ctx, "gzip", r, size, w, name)
+	// a gzip file may hold many members (gzip a >> f; gzip b >> f): they
+	// are one stream, one layer, not a layer each
+	return unpackStream(ctx, "gzip-members", r, size, w, name)
 }
+
+// gzipMembers decodes consecutive gzip members as one stream: when a
+// member ends and the next bytes start another member, decoding goes on.
+// Each member is read exactly (the decoder reads byte-wise from the
+// counting reader), so the bytes consumed are those of the members.
+type gzipMembers struct {
+	cr   *countingReader
+	open func(io.Reader) (io.ReadCloser, error)
+	cur  io.ReadCloser
+}
+
+func newGzipMembers(r io.Reader) (io.ReadCloser, error) {
+	c, ok := compress.Get("gzip")
+	if !ok || c.Stream == nil {
+		return nil, errors.New("no gzip decoder")
+	}
+	cur, err := c.Stream(r)
+	if err != nil {
+		return nil, err
+	}
+	cr, _ := r.(*countingReader)
+	return &gzipMembers{cr: cr, open: c.Stream, cur: cur}, nil
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	for {
+		n, err := g.cur.Read(p)
+		if err != io.EOF || g.cr == nil {
+			return n, err
+		}
+		h, _ := g.cr.br.Peek(3)
+		if len(h) < 3 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 {
+			return n, io.EOF
+		}
+		// reuse the decoder when it can be reset (a new one per member
+		// costs its window allocation a million times over)
+		if rs, ok := g.cur.(interface {
+			Reset(io.Reader) error
+			Multistream(bool)
+		}); ok {
+			if rs.Reset(g.cr) != nil {
+				return n, io.EOF // a damaged header after a whole member: the stream ends there
+			}
+			rs.Multistream(false)
+		} else {
+			next, oerr := g.open(g.cr)
+			if oerr != nil {
+				return n, io.EOF
+			}
+			g.cur.Close()
+			g.cur = next
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+func (g *gzipMembers) Close() error { return g.cur.Close() }

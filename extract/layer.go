@@ -62,6 +62,9 @@ type Layer struct {
 	// Modes holds the modes the archive gave to entries (setuid etc.).
 	Modes map[string]fs.FileMode `json:"-"`
 	seq   int
+	// stopped is set when a layer-wide bound (entries, bytes, time) ended
+	// the unpacking before the chunk's end.
+	stopped bool
 }
 
 // IsFilesystem reports whether the layer's folder is a file-system tree whose

@@ -1,5 +1,7 @@
 package extract
 
+import "time"
+
 // Limits bounds what extraction may produce. Every bound is settable by a flag
 // and every hit is recorded as an anomaly in the report.
 type Limits struct {
@@ -19,6 +21,23 @@ type Limits struct {
 	// offset 0 only; CarveFileBytes, CarveImageBytes: the carving budget
 	// per file and per image.
 	CarveMinSize, CarveFileBytes, CarveImageBytes int64
+	// MaxEntries bounds the entries (files, dirs, links, nodes, partitions)
+	// one container or file system may yield; the layer is then partial.
+	MaxEntries int64
+	// MaxLayers bounds the number of layers of one image (a self-referencing
+	// partition table would otherwise create layers without end).
+	MaxLayers int
+	// LayerTimeout bounds the time spent unpacking one layer; the layer is
+	// then partial and the rest of the image is still unpacked. Zero means
+	// no bound.
+	LayerTimeout time.Duration
+	// ImageTimeout bounds the time spent unpacking one image; what is
+	// unpacked by then is analysed. Zero means no bound.
+	ImageTimeout time.Duration
+	// MaxHashWork bounds the password-cracking work of one image (the
+	// accounts analyzer), in units of one sha-crypt round (about a
+	// microsecond; see analyzers/accounts/hashes.Work). Negative: no bound.
+	MaxHashWork int64
 }
 
 // DefaultLimits are the limits used when none are given.
@@ -29,6 +48,11 @@ func DefaultLimits() Limits {
 		MaxFileBytes:  1 << 30,
 		MaxRatio:      250,
 		MaxFiles:      500000,
+		MaxEntries:    100000,
+		MaxLayers:     2000,
+		LayerTimeout:  60 * time.Second,
+		ImageTimeout:  10 * time.Minute,
+		MaxHashWork:   20_000_000,
 	}
 }
 

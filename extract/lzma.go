@@ -20,12 +20,13 @@ func (lzmaFormat) Kind() Kind   { return Stream }
 
 // lzmaMagics are the properties byte 0x5D (lc=3 lp=0 pb=2, what every
 // common encoder writes) followed by the usual dictionary sizes: 2^n and
-// 2^n+2^(n-1) from 64 KiB to 128 MiB.
+// 2^n+2^(n-1) from 64 KiB to 2 GiB (a dictionary above the decoder's bound
+// is clamped, see clampLZMADict: declaring one must not hide a stream).
 var lzmaMagics = func() []Magic {
 	var out []Magic
-	for n := 16; n <= 27; n++ {
+	for n := 16; n <= 31; n++ {
 		for _, d := range []uint32{1 << n, 1<<n | 1<<(n-1)} {
-			if d > 128<<20 {
+			if d > 1<<31 {
 				continue
 			}
 			b := []byte{0x5d, 0, 0, 0, 0}
@@ -42,7 +43,7 @@ func (lzmaFormat) Identify(h []byte) bool { return lzmaHeaderOK(h) }
 
 // lzmaHeaderOK checks an LZMA-alone header: valid properties (< 225, and
 // lc+lp <= 8 with lp <= 4), a dictionary of 2^n or 2^n+2^(n-1) bytes
-// between 4 KiB and 128 MiB, an uncompressed size that is unknown (-1) or
+// between 4 KiB and 2 GiB, an uncompressed size that is unknown (-1) or
 // between 1 byte and 1 GiB, and a zero first byte of range-coded data
 // (the encoder always emits one).
 func lzmaHeaderOK(h []byte) bool {
@@ -58,7 +59,7 @@ func lzmaHeaderOK(h []byte) bool {
 		return false
 	}
 	d := binary.LittleEndian.Uint32(h[1:5])
-	if d < 4<<10 || d > 128<<20 {
+	if d < 4<<10 || d > 1<<31 {
 		return false
 	}
 	if rest := d &^ (1 << (31 - bits.LeadingZeros32(d))); rest != 0 && rest != 1<<(30-bits.LeadingZeros32(d)) {
@@ -77,6 +78,6 @@ func (lzmaFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writ
 	if !lzmaHeaderOK(readAtMost(r, 0, size, 14)) {
 		return 0, ErrNotFormat
 	}
-	_, consumed, err := writeDecoded(ctx, "lzma", io.NewSectionReader(r, 0, size), w, "data")
+	_, consumed, err := writeDecoded(ctx, "lzma", io.NewSectionReader(clampLZMADict(r, size, w), 0, size), w, "data")
 	return consumed, err
 }

@@ -50,7 +50,10 @@ func TestLZMAIdentify(t *testing.T) {
 		{"lc+lp > 8", hdr(8+4*9, 1<<16, 100, 0), false},
 		{"odd dict", hdr(0x5d, 5<<20, 100, 0), false},
 		{"dict 1K", hdr(0x5d, 1<<10, 100, 0), false},
-		{"dict 256M", hdr(0x5d, 256<<20, 100, 0), false},
+		// a dictionary above the decoder bound is taken (and clamped)
+		{"dict 256M", hdr(0x5d, 256<<20, 100, 0), true},
+		{"dict 1G", hdr(0x5d, 1<<30, ^uint64(0), 0), true},
+		{"dict 4G-1", hdr(0x5d, 1<<32-1, 100, 0), false},
 		{"size 0", hdr(0x5d, 1<<20, 0, 0), false},
 		{"size 2G", hdr(0x5d, 1<<20, 2<<30, 0), false},
 		{"first byte", hdr(0x5d, 1<<20, 100, 1), false},

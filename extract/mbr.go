@@ -186,7 +186,7 @@ func (mbrFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			if IsLimit(err) {
 				return end, err
 			}
-			if err != ErrRefused {
+			if err != ErrRefused && !IsEntryLimit(err) {
 				return end, err
 			}
 		}

@@ -33,6 +33,9 @@ func openDecoder(codec string, r io.Reader) (io.ReadCloser, error) {
 	if codec == "lzop" {
 		return newLzopReader(r)
 	}
+	if codec == "gzip-members" {
+		return newGzipMembers(r)
+	}
 	c, ok := compress.Get(codec)
 	if !ok || c.Stream == nil {
 		return nil, fmt.Errorf("no stream decoder for %s", codec)
@@ -88,7 +91,7 @@ func writeDecoded(ctx context.Context, codec string, src io.Reader, w *Writer, n
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		err = fmt.Errorf("%s: truncated stream after %d bytes of output: %w", codec, written, err)
-	} else if err != nil && !IsLimit(err) && !errors.Is(err, context.Canceled) {
+	} else if err != nil && !IsLimit(err) && !IsEntryLimit(err) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%s: corrupt data after %d bytes of output: %w", codec, written, err)
 	}
 	return written, cr.n, err

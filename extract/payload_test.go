@@ -73,6 +73,7 @@ func ctrUnpackLimits(tb testing.TB, format string, data []byte, l Limits) (*Writ
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { w.Close() })
+	w.single = f.Kind() != Filesystem
 	n, err := f.Unpack(context.Background(), bytes.NewReader(data), int64(len(data)), w)
 	return w, n, err
 }

@@ -159,6 +159,9 @@ func tarEntry(tr *tar.Reader, hdr *tar.Header, w *Writer, ee *entryErrors) (stop
 			if IsLimit(err) {
 				return true, err
 			}
+			if IsEntryLimit(err) {
+				return false, nil // recorded; the reader skips the rest of the entry
+			}
 			return true, fmt.Errorf("%s: %w", name, err)
 		}
 		return false, nil
@@ -222,7 +225,8 @@ func (e *entryErrors) check(name string, err error) (stop bool, _ error) {
 	switch {
 	case err == nil:
 		return false, nil
-	case errors.Is(err, ErrRefused):
+	case errors.Is(err, ErrRefused), IsEntryLimit(err):
+		// a refusal or an entry cut at a bound was recorded as an anomaly
 		return false, nil
 	case IsLimit(err), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):

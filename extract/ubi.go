@@ -283,7 +283,7 @@ func (ubiFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			if IsLimit(err) {
 				return end, err
 			}
-			if err == ErrRefused {
+			if err == ErrRefused || IsEntryLimit(err) {
 				continue
 			}
 			return end, err

@@ -209,7 +209,7 @@ func unpackUImageMulti(ctx context.Context, r io.ReaderAt, avail int64, codec st
 			if IsLimit(err) {
 				return err
 			}
-			if err != ErrRefused {
+			if err != ErrRefused && !IsEntryLimit(err) {
 				return err
 			}
 		}

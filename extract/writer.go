@@ -57,17 +57,38 @@ type Link struct {
 type LimitError struct {
 	What  string
 	Limit int64
+	// Entry is set when the bound ended only the one entry being written
+	// (a file too large, or one that would have taken the layer past its
+	// byte bounds): the parser goes on with the next entry.
+	Entry bool
 }
 
 func (e *LimitError) Error() string {
+	if e.Entry {
+		return fmt.Sprintf("limit reached for this entry: %s (%d); the rest of the layer is still extracted", e.What, e.Limit)
+	}
 	return fmt.Sprintf("limit reached: %s (%d)", e.What, e.Limit)
 }
 
-// IsLimit reports whether err is (or wraps) a LimitError.
+// IsLimit reports whether err is (or wraps) a LimitError that ends the
+// layer. A limit that ended only one entry (IsEntryLimit) is not one.
 func IsLimit(err error) bool {
 	var le *LimitError
-	return errors.As(err, &le)
+	return errors.As(err, &le) && !le.Entry
 }
+
+// IsEntryLimit reports whether err is (or wraps) a LimitError that ended
+// only the entry being written; the parser should go on with the next.
+func IsEntryLimit(err error) bool {
+	var le *LimitError
+	return errors.As(err, &le) && le.Entry
+}
+
+// maxEntryCuts is how many entries of one layer a byte bound may cut
+// before the bound ends the layer: a few oversized files (a sparse file
+// hiding the rest of a file system) must not stop extraction, a layer of
+// nothing but oversized files must not go on forever.
+const maxEntryCuts = 16
 
 // ErrRefused is returned for an entry the Writer refused (traversal,
 // symlink write, ...). The refusal has been recorded as an anomaly; parsers
@@ -95,10 +116,16 @@ func newBudget(l Limits, inputSize int64) *budget {
 // writing, records links and special files, and counts every byte against the
 // limits. It is safe for concurrent use.
 type Writer struct {
-	dir     string
-	root    *os.Root
-	b       *budget
-	maxOut  int64 // per-layer ratio bound
+	dir    string
+	root   *os.Root
+	b      *budget
+	maxOut int64 // per-layer ratio bound
+	maxEnt int64 // per-layer entry bound (0: none)
+	cuts   atomic.Int64
+	// single is set for a stream or container layer, whose file (or few
+	// payloads) is the layer: a byte bound keeps what was written and ends
+	// the layer. In a file system a byte bound ends only the one file.
+	single  bool
 	written atomic.Int64
 	entries atomic.Int64
 	files   atomic.Int64
@@ -141,7 +168,7 @@ func newWriter(dir string, b *budget, l Limits, inputSize int64) (*Writer, error
 	if l.MaxRatio <= 0 {
 		maxOut = 1<<63 - 1
 	}
-	return &Writer{dir: dir, root: r, b: b, maxOut: maxOut, modes: map[string]fs.FileMode{}}, nil
+	return &Writer{dir: dir, root: r, b: b, maxOut: maxOut, maxEnt: l.MaxEntries, modes: map[string]fs.FileMode{}}, nil
 }
 
 // Dir is the folder the Writer writes into.
@@ -211,6 +238,16 @@ func (w *Writer) Modes() map[string]fs.FileMode {
 	return out
 }
 
+// EntryCap is the most entries this layer may yield (0: no bound).
+// Parsers that index a container before writing it stop indexing there.
+func (w *Writer) EntryCap() int64 { return w.maxEnt }
+
+// EntryCapHit records that a parser stopped indexing a container at the
+// entry bound and returns the LimitError (which ends the layer).
+func (w *Writer) EntryCapHit(what string) error {
+	return w.hitLimit("", &LimitError{What: "entries in one layer (" + what + ")", Limit: w.maxEnt})
+}
+
 // LimitHit returns the first limit error hit by this writer, if any.
 func (w *Writer) LimitHit() error {
 	w.mu.Lock()
@@ -229,12 +266,12 @@ func (w *Writer) Anomaly(kind, name, detail string) {
 
 func (w *Writer) hitLimit(name string, e *LimitError) error {
 	w.mu.Lock()
-	first := w.limitHit == nil
+	first := w.limitHit == nil || (w.limitHit.(*LimitError).Entry && !e.Entry)
 	if first {
 		w.limitHit = e
 	}
 	w.mu.Unlock()
-	if first {
+	if first || e.Entry {
 		w.Anomaly(AnomalyLimit, name, e.Error())
 	}
 	return e
@@ -268,7 +305,9 @@ func (w *Writer) countEntry(name string) error {
 	if atomic.AddInt64(&w.b.filesLeft, -1) < 0 {
 		return w.hitLimit(name, &LimitError{What: "number of files", Limit: w.b.limits.MaxFiles})
 	}
-	w.entries.Add(1)
+	if n := w.entries.Add(1); w.maxEnt > 0 && n > w.maxEnt {
+		return w.hitLimit(name, &LimitError{What: "entries in one layer", Limit: w.maxEnt})
+	}
 	return nil
 }
 
@@ -514,20 +553,38 @@ func (w *Writer) Special(name, kind string, mode uint32, major, minor uint32) er
 	return nil
 }
 
-// reserve charges n bytes against the limits.
-func (w *Writer) reserve(name string, fileSoFar, n int64) error {
+// reserve charges n bytes against the limits. A file past the per-file
+// bound is cut there; a file that would take the layer past its ratio or
+// the image past its total is dropped (see limitedFile.Close) and only
+// ends the layer once maxEntryCuts entries were cut so.
+func (w *Writer) reserve(name string, fileSoFar, n int64) (err error, drop bool) {
 	if fileSoFar+n > w.b.limits.MaxFileBytes && w.b.limits.MaxFileBytes > 0 {
-		return w.hitLimit(name, &LimitError{What: "size of one file", Limit: w.b.limits.MaxFileBytes})
+		return w.hitLimit(name, &LimitError{What: "size of one file", Limit: w.b.limits.MaxFileBytes, Entry: !w.single}), false
 	}
 	if w.written.Load()+n > w.maxOut {
-		return w.hitLimit(name, &LimitError{What: "compression ratio of the layer (bytes out)", Limit: w.maxOut})
+		return w.cut(name, &LimitError{What: "compression ratio of the layer (bytes out)", Limit: w.maxOut})
 	}
 	if atomic.AddInt64(&w.b.totalLeft, -n) < 0 {
 		atomic.AddInt64(&w.b.totalLeft, n)
-		return w.hitLimit(name, &LimitError{What: "total bytes extracted", Limit: w.b.total})
+		return w.cut(name, &LimitError{What: "total bytes extracted", Limit: w.b.total})
 	}
 	w.written.Add(n)
-	return nil
+	return nil, false
+}
+
+// cut ends one entry at a byte bound, or the layer once too many were cut.
+func (w *Writer) cut(name string, e *LimitError) (error, bool) {
+	if !w.single && w.cuts.Add(1) <= maxEntryCuts {
+		e.Entry = true
+		return w.hitLimit(name, e), true
+	}
+	return w.hitLimit(name, e), false
+}
+
+// refund gives back bytes of a dropped file.
+func (w *Writer) refund(n int64) {
+	w.written.Add(-n)
+	atomic.AddInt64(&w.b.totalLeft, n)
 }
 
 type limitedFile struct {
@@ -542,14 +599,27 @@ func (l *limitedFile) Write(p []byte) (int, error) {
 	if l.err != nil {
 		return 0, l.err
 	}
-	if err := l.w.reserve(l.name, l.n, int64(len(p))); err != nil {
+	if err, drop := l.w.reserve(l.name, l.n, int64(len(p))); err != nil {
 		l.err = err
+		if drop && l.n > cutKeep {
+			// give the bytes back now: other files of the layer may be
+			// written concurrently (SquashFS) and must find them
+			if terr := l.f.Truncate(cutKeep); terr == nil {
+				l.w.refund(l.n - cutKeep)
+				l.n = cutKeep
+			}
+		}
 		return 0, err
 	}
 	n, err := l.f.Write(p)
 	l.n += int64(n)
 	return n, err
 }
+
+// cutKeep is how much of a file cut at a layer or image byte bound is kept
+// (its headers stay visible to carving and analyzers); the rest is given
+// back so the entries after it still fit.
+const cutKeep = 1 << 20
 
 // Close closes the underlying file.
 func (l *limitedFile) Close() error { return l.f.Close() }

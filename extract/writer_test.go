@@ -2,6 +2,7 @@ package extract
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,8 +117,8 @@ func TestWriterLimits(t *testing.T) {
 	l.MaxFiles = 3
 	w, _ := newTestWriter(t, l)
 	_, err := w.WriteFile("big", 0o644, strings.NewReader(strings.Repeat("x", 5000)))
-	if !IsLimit(err) {
-		t.Errorf("oversized file: %v, want a limit error", err)
+	if !IsEntryLimit(err) || IsLimit(err) {
+		t.Errorf("oversized file: %v, want a limit error for that entry only", err)
 	}
 	if st, _ := os.Stat(filepath.Join(w.Dir(), "big")); st == nil || st.Size() > 1000 {
 		t.Errorf("file not bounded: %v", st)
@@ -148,7 +149,23 @@ func TestWriterRatioAndTotal(t *testing.T) {
 		_, werr = f.Write(buf)
 	}
 	f.Close()
-	if !IsLimit(werr) || w.Written() > 80<<20 {
+	// the file is cut to cutKeep and the rest given back, so the next
+	// file still fits
+	if !IsEntryLimit(werr) || w.Written() != cutKeep {
 		t.Errorf("ratio limit: err %v, written %d", werr, w.Written())
+	}
+	if n, err := w.WriteFile("next", 0o644, strings.NewReader("after")); err != nil || n != 5 {
+		t.Errorf("file after the cut one: %d, %v", n, err)
+	}
+	// once maxEntryCuts files were cut, the bound ends the layer
+	for i := 0; i < maxEntryCuts+1; i++ {
+		f, _ := w.Create(fmt.Sprintf("big%d", i), 0o644)
+		for werr = nil; werr == nil; {
+			_, werr = f.Write(buf)
+		}
+		f.Close()
+	}
+	if !IsLimit(werr) {
+		t.Errorf("after %d cuts: %v, want a limit ending the layer", maxEntryCuts+1, werr)
 	}
 }

@@ -39,7 +39,7 @@ func (xzFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer
 	if !(xzFormat{}).Identify(hdr) {
 		return 0, ErrNotFormat
 	}
-	written, consumed, err := writeDecoded(ctx, "xz", io.NewSectionReader(r, 0, size), w, "data")
+	written, consumed, err := writeDecoded(ctx, "xz", io.NewSectionReader(clampXZDict(r, size, w), 0, size), w, "data")
 	switch {
 	case err != nil && !IsLimit(err) && written > 0:
 		// the decoder may reject what follows a complete stream (stream

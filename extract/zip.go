@@ -54,7 +54,7 @@ func (zipFormat) Identify(h []byte) bool {
 
 // Bound is the end of the end-of-central-directory record.
 func (zipFormat) Bound(r io.ReaderAt, size int64) (int64, error) {
-	end, ok := zipFindEnd(r, size)
+	end, ok, _ := zipFindEnd(r, size)
 	if !ok {
 		return -1, nil
 	}
@@ -66,9 +66,16 @@ func (zipFormat) Bound(r io.ReaderAt, size int64) (int64, error) {
 // with its first local header at offset 0 of r (so a zip inside a stored
 // entry of another zip is not mistaken for the end of the outer one). It
 // returns the end of that record.
-func zipFindEnd(r io.ReaderAt, size int64) (int64, bool) {
+//
+// Each candidate record is checked by walking the central directory it
+// names; a hostile blob of many fake end records over one large directory
+// would make the search quadratic, so the headers walked over all
+// candidates are bounded (zipSearchWork). gaveUp reports that the bound
+// ended the search.
+func zipFindEnd(r io.ReaderAt, size int64) (end int64, ok, gaveUp bool) {
 	const chunk = 1 << 20
 	buf := make([]byte, chunk+len(zipEOCDSig)-1)
+	work := zipSearchWork
 	for base := int64(4); base < size; base += chunk {
 		n, _ := r.ReadAt(buf, base)
 		if n < len(zipEOCDSig) {
@@ -81,17 +88,27 @@ func zipFindEnd(r io.ReaderAt, size int64) (int64, bool) {
 				break
 			}
 			p := base + int64(i+j)
-			if end, ok := zipCheckEnd(r, size, p); ok {
-				return end, true
+			if work <= 0 {
+				return 0, false, true
+			}
+			if end, ok := zipCheckEnd(r, size, p, &work); ok {
+				return end, true, false
 			}
 			i += j + 1
 		}
 	}
-	return 0, false
+	return 0, false, false
 }
 
+// zipSearchWork bounds the central-directory headers (and candidate end
+// records) zipFindEnd may examine for one zip: far more than any real
+// archive's directory (65,535 entries without zip64), far less than a
+// quadratic search.
+var zipSearchWork int64 = 1 << 21
+
 // zipCheckEnd validates a candidate end record at p.
-func zipCheckEnd(r io.ReaderAt, size, p int64) (int64, bool) {
+func zipCheckEnd(r io.ReaderAt, size, p int64, work *int64) (int64, bool) {
+	*work--
 	rec := readHeader(r, p, size, 22)
 	if len(rec) < 22 {
 		return 0, false
@@ -129,6 +146,11 @@ func zipCheckEnd(r io.ReaderAt, size, p int64) (int64, bool) {
 	cdStart := dirEnd - int64(cdSize)
 	base := cdStart - int64(cdOff) // where offset 0 of the archive's offsets lies in r
 	// the first local header of the archive must be at offset 0 of r
+	if entries > uint64(*work) {
+		*work = 0
+		return 0, false
+	}
+	*work -= int64(entries)
 	minLocal, ok := zipMinLocal(r, cdStart, int64(cdSize), entries)
 	if !ok || minLocal+base != 0 {
 		return 0, false
@@ -213,7 +235,11 @@ func zip64LocalOffset(extra []byte, usize64, csize64 bool) int64 {
 var zipMethods = map[uint16]string{12: "bzip2", 93: "zstd", 95: "xz"}
 
 func (zipFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
-	end, ok := zipFindEnd(r, size)
+	end, ok, gaveUp := zipFindEnd(r, size)
+	if gaveUp {
+		w.Anomaly(AnomalyLimit, "", fmt.Sprintf("limit reached: the search for the end of the central directory examined %d headers of candidate records without finding a valid one; stopped", zipSearchWork))
+		return 0, &LimitError{What: "zip end-record search work", Limit: zipSearchWork}
+	}
 	if !ok {
 		return 0, fmt.Errorf("no end of central directory record found (truncated or damaged zip)")
 	}
@@ -318,7 +344,7 @@ func zipEntry(ctx context.Context, f *zip.File, w *Writer, ee *entryErrors) (sto
 		err = cerr
 	}
 	switch {
-	case err == nil:
+	case err == nil, IsEntryLimit(err):
 		return false, nil
 	case IsLimit(err), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return true, err

@@ -130,18 +130,20 @@ func TestZipBomb(t *testing.T) {
 	zw.Close()
 	data := buf.Bytes()
 
+	// a bound ends only the entry that passes it: every entry is still
+	// extracted (cut), and the layer reports the cuts
 	t.Run("file", func(t *testing.T) {
 		l := DefaultLimits()
 		l.MaxFileBytes = 1 << 20
 		res := archUnpack(t, zipFormat{}, data, filepath.Join(t.TempDir(), "out"), l)
-		if !IsLimit(res.err) {
-			t.Fatalf("err %v, want a limit", res.err)
+		if res.err != nil || !IsEntryLimit(res.w.LimitHit()) {
+			t.Fatalf("err %v, limit %v, want entry limits only", res.err, res.w.LimitHit())
 		}
-		if res.w.Written() > l.MaxFileBytes {
+		if res.w.Written() > 4*l.MaxFileBytes {
 			t.Errorf("wrote %d", res.w.Written())
 		}
-		if res.w.Files() != 1 {
-			t.Errorf("went on after the limit: %d files", res.w.Files())
+		if res.w.Files() != 4 || !archHasAnomaly(res.w.Anomalies(), AnomalyLimit, "bomb3") {
+			t.Errorf("stopped at the first cut: %d files, %v", res.w.Files(), res.w.Anomalies())
 		}
 	})
 	onDisk := func(dir string) int64 {
@@ -159,13 +161,14 @@ func TestZipBomb(t *testing.T) {
 		l.MaxRatio = 0
 		l.MaxTotalBytes = 40 << 20
 		res := archUnpack(t, zipFormat{}, data, filepath.Join(t.TempDir(), "out"), l)
-		if !IsLimit(res.err) {
-			t.Fatalf("err %v, want a limit", res.err)
+		if res.err != nil || !IsEntryLimit(res.w.LimitHit()) {
+			t.Fatalf("err %v, limit %v, want entry limits only", res.err, res.w.LimitHit())
 		}
-		if sum := onDisk(res.dir); sum > l.MaxTotalBytes || sum < 32<<20 {
+		// 32 MiB, then three entries cut to their first MiB
+		if sum := onDisk(res.dir); sum > l.MaxTotalBytes || sum != 35<<20 {
 			t.Errorf("%d bytes on disk", sum)
 		}
-		if res.w.Files() != 2 {
+		if res.w.Files() != 4 {
 			t.Errorf("%d files", res.w.Files())
 		}
 	})
@@ -173,13 +176,16 @@ func TestZipBomb(t *testing.T) {
 		l := DefaultLimits()
 		l.MaxRatio = 100
 		res := archUnpack(t, zipFormat{}, data, filepath.Join(t.TempDir(), "out"), l)
-		if !IsLimit(res.err) {
-			t.Fatalf("err %v, want a limit", res.err)
+		if res.err != nil || !IsEntryLimit(res.w.LimitHit()) {
+			t.Fatalf("err %v, limit %v, want entry limits only", res.err, res.w.LimitHit())
 		}
 		// 100x of a small zip is below RatioFloor, which then applies
 		bound := max(int64(len(data))*100, RatioFloor)
 		if sum := onDisk(res.dir); sum > bound || sum < bound/2 {
 			t.Errorf("%d bytes on disk for %d in (bound %d)", sum, len(data), bound)
+		}
+		if res.w.Files() != 4 {
+			t.Errorf("%d files", res.w.Files())
 		}
 	})
 }

@@ -22,5 +22,5 @@ func (zstdFormat) Identify(h []byte) bool {
 func (zstdFormat) Bound(io.ReaderAt, int64) (int64, error) { return -1, nil }
 
 func (zstdFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
-	return unpackStream(ctx, "zstd", r, size, w, "data")
+	return unpackStream(ctx, "zstd", clampZstdWindow(r, size, w), size, w, "data")
 }

@@ -32,6 +32,9 @@ type Rules struct {
 	// the scan date is stale; 0 means the rules' default (5), negative
 	// turns staleness findings off.
 	StaleYears int
+	// MaxHashWork bounds the password-cracking work per image (see
+	// extract.Limits.MaxHashWork); 0 means the default.
+	MaxHashWork int64
 }
 
 // Default returns the analyzers a scan runs with the embedded rules.
@@ -66,7 +69,7 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 		date = time.Now().UTC()
 	}
 	return []analyzers.Analyzer{
-		accounts.New(accounts.Options{Passwords: dedupe(pw)}),
+		accounts.New(accounts.Options{Passwords: dedupe(pw), MaxWork: r.MaxHashWork}),
 		certificates.New(date),
 		credentials.New(),
 		keys.New(),

@@ -415,7 +415,8 @@ func anomalySeverity(kind string) analyzers.Severity {
 	switch kind {
 	case extract.AnomalyTraversal, extract.AnomalySymlinkWrite, extract.AnomalyLinkEscape:
 		return analyzers.High
-	case extract.AnomalyAbsolute, extract.AnomalyLimit, extract.AnomalyDepth, extract.AnomalyLoop, extract.AnomalyPanic:
+	case extract.AnomalyAbsolute, extract.AnomalyLimit, extract.AnomalyDepth, extract.AnomalyLoop, extract.AnomalyPanic,
+		extract.AnomalyTime, extract.AnomalyLayers:
 		return analyzers.Medium
 	default:
 		return analyzers.Low

@@ -22,7 +22,8 @@ import (
 	"fmt"
 	"path"
 	"runtime"
-	"strings"
+	"slices"
+	"sort"
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/accounts/hashes"
@@ -60,6 +61,14 @@ type Options struct {
 	// image can carry thousands); 0 means 100. Hashes beyond it are not
 	// tried and Analyze says so in its error.
 	MaxHashes int
+	// MaxWork bounds the cracking work for one image, in units of one
+	// sha-crypt round (hashes.Work): a shadow file of many costly hashes,
+	// each under the per-hash cost cap, must not hold the scan for
+	// minutes. When the dictionary would cost more, every hash gets its
+	// likeliest words first, as many as the budget allows, and Analyze
+	// says so in its error. 0 means extract.DefaultLimits().MaxHashWork;
+	// negative means no bound.
+	MaxWork int64
 }
 
 type analyzer struct {
@@ -84,6 +93,9 @@ func New(opts Options) analyzers.Analyzer {
 	}
 	if a.opt.MaxHashes <= 0 {
 		a.opt.MaxHashes = 100
+	}
+	if a.opt.MaxWork == 0 {
+		a.opt.MaxWork = extract.DefaultLimits().MaxHashWork
 	}
 	a.rank = make(map[string]int, len(a.list))
 	for i, p := range a.list {
@@ -139,10 +151,26 @@ type shellInfo struct {
 type state struct {
 	t      *analyzers.Target
 	byPath map[*extract.Layer]map[string]*acctFile // passwd-kind files
+	cut    []string                                // files read only up to ReadBound
 }
 
 func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
 	st := &state{t: t, byPath: map[*extract.Layer]map[string]*acctFile{}}
+	out, err := a.analyze(ctx, t, st)
+	if len(st.cut) > 0 && ctx.Err() == nil {
+		sort.Strings(st.cut)
+		st.cut = slices.Compact(st.cut)
+		cutErr := fmt.Sprintf("accounts: limit reached: %d account files hold more than %d bytes of lines (first %s); the lines after that were not checked", len(st.cut), ReadBound, st.cut[0])
+		if err == nil {
+			err = errors.New(cutErr)
+		} else {
+			err = fmt.Errorf("%w; %s", err, cutErr)
+		}
+	}
+	return out, err
+}
+
+func (a *analyzer) analyze(ctx context.Context, t *analyzers.Target, st *state) ([]analyzers.Finding, error) {
 	var files []*acctFile
 	for _, f := range t.Files() {
 		if ctx.Err() != nil {
@@ -202,6 +230,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		}
 		jobs = append(jobs, newCrackJob(h, v, a.candidates(h, byHash[h]), hashes.SlowHash(h)))
 	}
+	budgetCut := budgetJobs(jobs, a.opt.MaxWork)
 	if err := crack(ctx, jobs, a.opt.Workers); err != nil {
 		return out, err
 	}
@@ -213,6 +242,9 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		for _, o := range byHash[j.hash] {
 			out = append(out, a.defaultFinding(st, o, j.v.Kind(), pw))
 		}
+	}
+	if budgetCut > 0 {
+		return out, fmt.Errorf("accounts: limit reached: the cracking work for this image is bounded (%d sha-crypt-round units); %d of %d password hashes were tried against only the likeliest part of the dictionary", a.opt.MaxWork, budgetCut, len(jobs))
 	}
 	if costly > 0 && skipped == 0 {
 		return out, fmt.Errorf("accounts: %d password hashes ask for so much work per guess (bcrypt cost above %d, sha-crypt above %d rounds, or an unusual yescrypt setting) that they were not tried", costly, hashes.MaxBcryptCost, hashes.MaxShaRounds)
@@ -235,11 +267,10 @@ func (st *state) load(f analyzers.File, kind fileKind) *acctFile {
 	case analyzers.ClassEmpty, analyzers.ClassELF:
 		return nil // e.g. /usr/bin/passwd
 	}
-	data, err := st.t.ReadFile(f, ReadBound)
+	// overlong lines are blanked, so a huge first line hides nothing
+	data, _, err := st.t.ReadLines(f, ReadBound)
 	if errors.Is(err, analyzers.ErrTooBig) {
-		if i := strings.LastIndexByte(string(data), '\n'); i >= 0 {
-			data = data[:i+1] // drop the cut line
-		}
+		st.cut = append(st.cut, f.Path)
 	} else if err != nil {
 		return nil
 	}

@@ -341,9 +341,13 @@ func TestELFNamedPasswdIgnoredAndBigFileBounded(t *testing.T) {
 		"usr/bin/passwd": "\x7fELF\x01\x01\x01\x00root::0:0:root:/root:/bin/sh\n",
 		"etc/shadow":     "root:" + md5Admin + ":1:0:99999:7:::\n" + big,
 	})
-	fs := analyze(t, Options{}, testcorpus.DirTarget(t, dir))
+	fs, err := New(Options{}).Analyze(context.Background(), testcorpus.DirTarget(t, dir))
 	if got := strings.Join(keys(fs), ","); got != "default-password /etc/shadow:1" {
 		t.Fatalf("got %s (the ELF must be skipped, the line past 1 MiB unread)", got)
+	}
+	// the bound that left lines unread is reported, never silent
+	if err == nil || !strings.Contains(err.Error(), "limit reached") || !strings.Contains(err.Error(), "/etc/shadow") {
+		t.Errorf("err = %v, want the read bound reported", err)
 	}
 }
 

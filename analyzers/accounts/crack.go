@@ -113,3 +113,48 @@ func produce(ctx context.Context, jobs []*crackJob, work chan<- span) {
 		}
 	}
 }
+
+// budgetJobs bounds the total work of jobs to max units (hashes.Work per
+// guess). Words are granted round by round, one more word to every job
+// that still has some, so each hash gets its likeliest words first and a
+// few costly hashes cannot starve the others. It truncates the jobs'
+// candidate lists and returns how many jobs were cut.
+func budgetJobs(jobs []*crackJob, max int64) int {
+	if max < 0 || len(jobs) == 0 {
+		return 0
+	}
+	cost := make([]int64, len(jobs))
+	var total int64
+	for i, j := range jobs {
+		cost[i] = hashes.Work(j.hash)
+		total += cost[i] * int64(len(j.cands))
+		if total > max {
+			total = max + 1 // enough to know the budget binds
+		}
+	}
+	if total <= max {
+		return 0
+	}
+	grant := make([]int, len(jobs))
+	left := max
+	for more := true; more; {
+		more = false
+		for i, j := range jobs {
+			if grant[i] >= len(j.cands) || cost[i] > left {
+				continue
+			}
+			grant[i]++
+			left -= cost[i]
+			more = true
+		}
+	}
+	cut := 0
+	for i, j := range jobs {
+		if grant[i] < len(j.cands) {
+			j.cands = j.cands[:grant[i]]
+			j.found.Store(int64(len(j.cands)))
+			cut++
+		}
+	}
+	return cut
+}

@@ -138,6 +138,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 	cr := &cracker{list: a.list, slowCap: a.opt.SlowCap, max: a.opt.MaxHashes, cache: map[string]crackResult{}}
 	var out []analyzers.Finding
 	skipped := 0
+	var cut []string
 	for _, f := range t.Files() {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
@@ -153,11 +154,10 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		if t.Classify(f) != analyzers.ClassText {
 			continue
 		}
-		data, err := t.ReadFile(f, ReadBound)
+		// overlong lines are blanked, so a huge first line hides nothing
+		data, _, err := t.ReadLines(f, ReadBound)
 		if errors.Is(err, analyzers.ErrTooBig) {
-			if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-				data = data[:i+1]
-			}
+			cut = append(cut, f.Path)
 		} else if err != nil {
 			continue
 		}
@@ -173,6 +173,9 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		skipped += sk
 	}
 	out = append(out, a.programs(ctx, t)...)
+	if len(cut) > 0 {
+		return out, fmt.Errorf("credentials: limit reached: %d files hold more than %d bytes of lines (first %s); the lines after that were not checked", len(cut), ReadBound, cut[0])
+	}
 	if skipped > 0 {
 		return out, fmt.Errorf("credentials: %d password hash findings: %d were not tried against the dictionary (more than %d distinct hashes, or the %s cracking budget ran out); they are reported as uncracked", skipped, skipped, a.opt.MaxHashes, runBudget)
 	}

@@ -162,12 +162,9 @@ func readText(t *analyzers.Target, f analyzers.File) ([]byte, bool) {
 	if t.Classify(f) != analyzers.ClassText {
 		return nil, false
 	}
-	data, err := t.ReadFile(f, ReadBound)
-	if errors.Is(err, analyzers.ErrTooBig) {
-		if i := strings.LastIndexByte(string(data), '\n'); i >= 0 {
-			data = data[:i+1]
-		}
-	} else if err != nil {
+	// overlong lines are blanked, so a huge first line hides nothing
+	data, _, err := t.ReadLines(f, ReadBound)
+	if err != nil && !errors.Is(err, analyzers.ErrTooBig) {
 		return nil, false
 	}
 	return data, true

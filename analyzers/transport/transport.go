@@ -115,12 +115,9 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 				continue
 			}
 		}
-		data, err := t.ReadFile(f, ReadBound)
-		if errors.Is(err, analyzers.ErrTooBig) {
-			if i := strings.LastIndexByte(string(data), '\n'); i >= 0 {
-				data = data[:i+1]
-			}
-		} else if err != nil {
+		// overlong lines are blanked, so a huge first line hides nothing
+		data, _, err := t.ReadLines(f, ReadBound)
+		if err != nil && !errors.Is(err, analyzers.ErrTooBig) {
 			continue
 		}
 		t.Examined("transport", "service configuration files", f)

@@ -52,6 +52,11 @@ func applyConfig(cmd *cobra.Command, sf *scanFlags) error {
 	set("max-file-size", l.MaxFileSize != "", func() { sf.limits.file = l.MaxFileSize })
 	set("max-ratio", l.MaxRatio != nil, func() { sf.limits.ratio = *l.MaxRatio })
 	set("max-files", l.MaxFiles != nil, func() { sf.limits.maxFiles = *l.MaxFiles })
+	set("max-entries", l.MaxEntries != nil, func() { sf.limits.maxEntries = *l.MaxEntries })
+	set("max-layers", l.MaxLayers != nil, func() { sf.limits.maxLayers = *l.MaxLayers })
+	set("layer-timeout", l.LayerTimeout != "", func() { sf.limits.layerTimeout, _ = time.ParseDuration(l.LayerTimeout) })
+	set("image-timeout", l.ImageTimeout != "", func() { sf.limits.imageTimeout, _ = time.ParseDuration(l.ImageTimeout) })
+	set("max-hash-work", l.MaxHashWork != nil, func() { sf.limits.hashWork = *l.MaxHashWork })
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -21,6 +22,12 @@ type limitFlags struct {
 	file     string
 	ratio    float64
 	maxFiles int64
+	// time and work bounds
+	maxEntries   int64
+	maxLayers    int
+	layerTimeout time.Duration
+	imageTimeout time.Duration
+	hashWork     int64
 }
 
 func (l *limitFlags) add(cmd *cobra.Command) {
@@ -31,6 +38,11 @@ func (l *limitFlags) add(cmd *cobra.Command) {
 	f.StringVar(&l.file, "max-file-size", humanize.IBytes(uint64(d.MaxFileBytes)), "bound on one extracted file")
 	f.Float64Var(&l.ratio, "max-ratio", d.MaxRatio, "bound on bytes out per byte in, per layer (decompression bombs)")
 	f.Int64Var(&l.maxFiles, "max-files", d.MaxFiles, "bound on entries extracted per image")
+	f.Int64Var(&l.maxEntries, "max-entries", d.MaxEntries, "bound on entries (files, nodes, partitions) one layer may yield; the layer is then partial")
+	f.IntVar(&l.maxLayers, "max-layers", d.MaxLayers, "bound on layers unpacked per image")
+	f.DurationVar(&l.layerTimeout, "layer-timeout", d.LayerTimeout, "bound on the time spent unpacking one layer (0 = none); the layer is then partial")
+	f.DurationVar(&l.imageTimeout, "image-timeout", d.ImageTimeout, "bound on the time spent unpacking one image (0 = none); what was unpacked is analysed")
+	f.Int64Var(&l.hashWork, "max-hash-work", d.MaxHashWork, "bound on password-cracking work per image, in sha-crypt rounds (about 1 µs each; -1 = none)")
 }
 
 func (l *limitFlags) limits() (extract.Limits, error) {
@@ -59,6 +71,22 @@ func (l *limitFlags) limits() (extract.Limits, error) {
 		return out, fmt.Errorf("--max-files must be at least 1")
 	}
 	out.MaxFiles = l.maxFiles
+	if l.maxEntries < 1 {
+		return out, fmt.Errorf("--max-entries must be at least 1")
+	}
+	out.MaxEntries = l.maxEntries
+	if l.maxLayers < 1 {
+		return out, fmt.Errorf("--max-layers must be at least 1")
+	}
+	out.MaxLayers = l.maxLayers
+	if l.layerTimeout < 0 || l.imageTimeout < 0 {
+		return out, fmt.Errorf("--layer-timeout and --image-timeout must not be negative")
+	}
+	out.LayerTimeout, out.ImageTimeout = l.layerTimeout, l.imageTimeout
+	if l.hashWork == 0 || l.hashWork < -1 {
+		return out, fmt.Errorf("--max-hash-work must be positive (or -1 for no bound)")
+	}
+	out.MaxHashWork = l.hashWork
 	return out, nil
 }
 

@@ -182,7 +182,7 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 	if today.IsZero() {
 		today = time.Now().UTC()
 	}
-	list, err := scan.Analyzers(scan.Rules{PasswordFiles: sf.pwFiles, ReplacePasswords: sf.pwOnly, ScanDate: date, StaleYears: sf.stale})
+	list, err := scan.Analyzers(scan.Rules{PasswordFiles: sf.pwFiles, ReplacePasswords: sf.pwOnly, ScanDate: date, StaleYears: sf.stale, MaxHashWork: lim.MaxHashWork})
 	if err != nil {
 		return usageErr("%v", err)
 	}
