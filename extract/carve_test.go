@@ -71,7 +71,7 @@ func layerSummary(t *testing.T, res *Result, prefix string) []string {
 			continue
 		}
 		rel := strings.TrimPrefix(l.Path, prefix)
-		out = append(out, strings.Join([]string{rel, l.Format, string(l.Status), itoa(l.Files), itoa(l.Bytes), itoa(l.Size), itoa(int64(len(l.Anomalies)))}, " "))
+		out = append(out, strings.Join([]string{rel, l.Format, string(l.Status), itoa64(l.Files), itoa64(l.Bytes), itoa64(l.Size), itoa64(int64(len(l.Anomalies)))}, " "))
 		if l.Root == "" {
 			continue
 		}
@@ -90,7 +90,7 @@ func layerSummary(t *testing.T, res *Result, prefix string) []string {
 	return out
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
 
 // A vendor update zip whose member is a headerless firmware .bin is
 // unpacked exactly as the .bin alone: same layers, same files.
@@ -102,7 +102,7 @@ func TestCarveArchiveMemberLikeImage(t *testing.T) {
 	t.Logf("zip: %v", layerPaths(inZip))
 	want := layerSummary(t, alone, "")
 	got := layerSummary(t, inZip, "zip@0x0 > /"+hg532eBin+" > ")
-	if !slices.Contains(want, "  squashfs@0xecef9 etc/shadow "+shadowSum) || !slices.Contains(want, "lzma@0x21a8 lzma ok 1 65536 "+itoa(layerByPath(alone, "lzma@0x21a8").Size)+" 0") {
+	if !slices.Contains(want, "  squashfs@0xecef9 etc/shadow "+shadowSum) || !slices.Contains(want, "lzma@0x21a8 lzma ok 1 65536 "+itoa64(layerByPath(alone, "lzma@0x21a8").Size)+" 0") {
 		t.Fatalf("the .bin alone did not give its kernel and root file system:\n%s", strings.Join(want, "\n"))
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
