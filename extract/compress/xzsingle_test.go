@@ -107,3 +107,26 @@ func TestXZSingleRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Hostile input: the fast path never panics, and whatever it accepts is what
+// the reference decoder gives.
+func FuzzXZSingle(f *testing.F) {
+	for _, data := range [][]byte{testPayload(4 << 10), []byte("x"), make([]byte, 300)} {
+		f.Add(xzEncode(f, data, uxz.WriterConfig{CheckSum: uxz.CRC32, DictCap: 1 << 20}))
+		f.Add(xzEncode(f, data, uxz.WriterConfig{CheckSum: uxz.None, DictCap: 1 << 20}))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, ok := DecodeXZSingle(nil, src, 64<<10)
+		if !ok {
+			return
+		}
+		r, err := uxz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(src))
+		if err != nil {
+			t.Fatalf("fast path accepted what the reference refuses: %v", err)
+		}
+		want, err := io.ReadAll(r)
+		if err != nil || !bytes.Equal(out, want) {
+			t.Fatalf("fast path gave %d bytes, reference %d (%v)", len(out), len(want), err)
+		}
+	})
+}
