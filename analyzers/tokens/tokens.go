@@ -31,9 +31,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/rs/zerolog"
@@ -227,26 +229,54 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		text bool
 		h    hit
 	}
+	// files are scanned by a worker per core; results are merged in the
+	// order of t.Files(), so the output does not depend on scheduling
+	files := t.Files()
+	type result struct {
+		hits   []hit
+		text   bool
+		unread bool
+	}
+	res := make([]result, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, min(runtime.GOMAXPROCS(0), 4)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch []byte
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) || ctx.Err() != nil {
+					return
+				}
+				f := files[i]
+				if f.Size == 0 {
+					continue
+				}
+				class := t.Classify(f)
+				data, err := t.ReadHead(f, ReadBound)
+				if err != nil {
+					res[i].unread = true
+					continue
+				}
+				res[i].text = class == analyzers.ClassText
+				res[i].hits = e.scan(data, &scratch, res[i].text)
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	var all []located
 	var unread []string
-	var scratch []byte
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	for i, r := range res {
+		if r.unread {
+			unread = append(unread, files[i].Path)
 		}
-		if f.Size == 0 {
-			continue
-		}
-		class := t.Classify(f)
-		data, err := t.ReadHead(f, ReadBound)
-		if err != nil {
-			unread = append(unread, f.Path)
-			continue
-		}
-		text := class == analyzers.ClassText
-		hs := e.scan(data, &scratch, text)
-		for _, h := range hs {
-			all = append(all, located{f: f, text: text, h: h})
+		for _, h := range r.hits {
+			all = append(all, located{f: files[i], text: r.text, h: h})
 		}
 	}
 	all = analyzers.DropUnpackedCopies(t, all, func(l located) (string, string, string) {
