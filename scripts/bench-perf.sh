@@ -20,7 +20,11 @@
 # Needs (root, Debian): debootstrap, squashfs-tools, time
 #   apt-get install -y debootstrap squashfs-tools time
 # FWAUDIT selects the binary (default: build ./cmd/fwaudit).
-# BENCH_ONLY=small|large runs one workload.
+# BENCH_ONLY=small|large runs one workload; BENCH_NOWARM=1 skips the
+# untimed warm-up scan (when the cache is known to be warm).
+# Files: what unsquashfs and fwaudit extract wrote (files and symlinks), and
+# for scan the files it unpacked (report.json stats.files, needs jq).
+# Profile a run: FWAUDIT_CPUPROFILE=cpu.prof fwaudit scan ...
 set -euo pipefail
 runs=${1:-3}
 cache=${FWAUDIT_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fwaudit-bench}
@@ -80,7 +84,11 @@ timed() {
 	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" ||
 		{ echo "$0: $name failed:" >&2; cat "$tmp/err" >&2; exit 1; }
 	local files
-	files=$(find "$out" -type f -o -type l | wc -l)
+	if [ -s "$out/report.json" ] && command -v jq >/dev/null; then
+		files=$(jq -r '.stats.files // 0' "$out/report.json") # what scan unpacked
+	else
+		files=$(find "$out" -type f -o -type l | wc -l)
+	fi
 	awk -v f="$files" '{printf "%s %.2f %s %s\n", $1, $2+$3, $4, f}' "$tmp/time" >>"$tmp/$name"
 	rm -rf "$out"
 }
@@ -93,7 +101,7 @@ bench() {
 	local name=$1 img=$cache/$1.sqfs
 	local mb
 	mb=$(awk -v b="$(stat -c %s "$img")" 'BEGIN{printf "%.1f", b/1048576}')
-	"$bin" scan "$img" --out "$tmp/warm" --quiet --fail-on none >/dev/null 2>&1 || true
+	[ -n "${BENCH_NOWARM:-}" ] || "$bin" scan "$img" --out "$tmp/warm" --quiet --fail-on none >/dev/null 2>&1 || true
 	rm -rf "$tmp/warm" "$tmp"/{unsquashfs,extract,scan}
 	for _ in $(seq 1 "$runs"); do
 		timed unsquashfs "$tmp/o" unsquashfs -q -n -d "$tmp/o" "$img"
