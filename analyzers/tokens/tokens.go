@@ -31,9 +31,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/rs/zerolog"
@@ -65,6 +67,9 @@ var droppedRules = map[string]string{
 
 type engine struct {
 	det      *detect.Detector
+	rules    []ruleDet        // one detector per gitleaks rule
+	kwRules  map[string][]int // prefilter keyword → indexes in rules
+	always   []int            // rules without keywords: every candidate
 	own      *rules.Set
 	trie     *ahocorasick.Trie
 	generic  map[string]bool
@@ -111,12 +116,8 @@ func loadEngine() (*engine, error) {
 			keep = append(keep, id)
 			eng.describe[id] = r.Description
 			for _, k := range r.Keywords {
-				k = strings.ToLower(k)
-				gkw[k] = true
-				if k == "ey" { // JWT: every header starts "eyJ"
-					k = "eyj"
-				}
-				kw[k] = true
+				gkw[strings.ToLower(k)] = true
+				kw[prefilterKeyword(k)] = true
 			}
 		}
 		cfg.OrderedRules = keep
@@ -125,6 +126,7 @@ func loadEngine() (*engine, error) {
 			cfg.Keywords[k] = struct{}{}
 		}
 		eng.det = detect.NewDetector(cfg)
+		eng.buildRules(cfg)
 		eng.own = rules.Default()
 		for _, k := range eng.own.Keywords() {
 			kw[k] = true
@@ -137,6 +139,56 @@ func loadEngine() (*engine, error) {
 		eng.trie = ahocorasick.NewTrieBuilder().AddStrings(list).Build()
 	})
 	return &eng, eng.err
+}
+
+// ruleDet is a gitleaks detector of one rule: each rule's regular
+// expression runs only over the candidates that hold one of its keywords,
+// not over every candidate of a file that holds any keyword of any rule.
+// A rule that needs other rules (RequiredRules) keeps the whole detector.
+type ruleDet struct {
+	id  string
+	det *detect.Detector
+}
+
+// prefilterKeyword is a gitleaks keyword as the prefilter trie holds it.
+func prefilterKeyword(k string) string {
+	k = strings.ToLower(k)
+	if k == "ey" { // JWT: every header starts "eyJ"
+		k = "eyj"
+	}
+	return k
+}
+
+func (e *engine) buildRules(cfg config.Config) {
+	e.kwRules = map[string][]int{}
+	for _, id := range cfg.OrderedRules {
+		r := cfg.Rules[id]
+		one := cfg
+		one.Rules = map[string]config.Rule{id: r}
+		one.OrderedRules = []string{id}
+		one.Keywords = map[string]struct{}{}
+		for _, k := range r.Keywords {
+			one.Keywords[strings.ToLower(k)] = struct{}{}
+		}
+		det := detect.NewDetector(one)
+		if len(r.RequiredRules) > 0 {
+			det = e.det
+		}
+		i := len(e.rules)
+		e.rules = append(e.rules, ruleDet{id: id, det: det})
+		if len(r.Keywords) == 0 || len(r.RequiredRules) > 0 {
+			e.always = append(e.always, i)
+			continue
+		}
+		seen := map[string]bool{}
+		for _, k := range r.Keywords {
+			k = prefilterKeyword(k)
+			if !seen[k] {
+				seen[k] = true
+				e.kwRules[k] = append(e.kwRules[k], i)
+			}
+		}
+	}
 }
 
 // onSuppress, when set (by tests), sees every suppressed gitleaks finding.
@@ -180,27 +232,55 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		text bool
 		h    hit
 	}
+	// files are scanned by a worker per core; results are merged in the
+	// order of t.Files(), so the output does not depend on scheduling
+	files := t.Files()
+	type result struct {
+		hits   []hit
+		text   bool
+		unread bool
+	}
+	res := make([]result, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, min(runtime.GOMAXPROCS(0), 4)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch []byte
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) || ctx.Err() != nil {
+					return
+				}
+				f := files[i]
+				if f.Size == 0 {
+					continue
+				}
+				class := t.Classify(f)
+				data, err := t.ReadHead(f, ReadBound)
+				if err != nil {
+					res[i].unread = true
+					continue
+				}
+				t.Examined("tokens", "files searched for tokens", f)
+				res[i].text = class == analyzers.ClassText
+				res[i].hits = e.scan(data, &scratch, res[i].text)
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	var all []located
 	var unread []string
-	var scratch []byte
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	for i, r := range res {
+		if r.unread {
+			unread = append(unread, files[i].Path)
 		}
-		if f.Size == 0 {
-			continue
-		}
-		class := t.Classify(f)
-		data, err := t.ReadHead(f, ReadBound)
-		if err != nil {
-			unread = append(unread, f.Path)
-			continue
-		}
-		t.Examined("tokens", "files searched for tokens", f)
-		text := class == analyzers.ClassText
-		hs := e.scan(data, &scratch, text)
-		for _, h := range hs {
-			all = append(all, located{f: f, text: text, h: h})
+		for _, h := range r.hits {
+			all = append(all, located{f: files[i], text: r.text, h: h})
 		}
 	}
 	all = analyzers.DropUnpackedCopies(t, all, func(l located) (string, string, string) {
@@ -232,6 +312,13 @@ const (
 // scan finds the secrets in one file's bytes; scratch is a reusable buffer.
 func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 	var cands []segment
+	// bySeg[i]: the candidates (indexes in cands) holding a keyword of
+	// rule i; last[i]: the last candidate added there
+	bySeg := make([][]int, len(e.rules))
+	last := make([]int, len(e.rules))
+	for i := range last {
+		last[i] = -1
+	}
 	minRun := minRunText
 	if !text {
 		minRun = minRunBinary
@@ -248,8 +335,18 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 		}
 		*scratch = append((*scratch)[:0], s...)
 		toLower(*scratch, s)
-		if e.trie.MatchFirst(*scratch) == nil {
+		ms := e.trie.Match(*scratch)
+		if len(ms) == 0 {
 			return
+		}
+		ci := len(cands)
+		for _, m := range ms {
+			for _, r := range e.kwRules[string(m.Match())] {
+				if last[r] != ci {
+					last[r] = ci
+					bySeg[r] = append(bySeg[r], ci)
+				}
+			}
 		}
 		cands = append(cands, segment{off: off, line: line, text: string(s)})
 	}
@@ -292,19 +389,54 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 				why: fmt.Sprintf("fwaudit rule %s (%s), entropy %.2f bits/char", m.Rule.ID, m.Rule.Title, m.Entropy)})
 		}
 	}
-	// gitleaks, once over the joined candidates
-	var b strings.Builder
-	for i, c := range cands {
-		if i > 0 {
-			b.WriteByte('\n')
+	// gitleaks, rule by rule, over the joined candidates that hold one of
+	// the rule's keywords
+	if len(e.always) > 0 {
+		all := make([]int, len(cands))
+		for i := range all {
+			all[i] = i
 		}
-		b.WriteString(c.text)
+		for _, r := range e.always {
+			bySeg[r] = all
+		}
 	}
-	for _, f := range e.det.DetectString(b.String()) {
-		c, pos, ok := locate(cands, f)
-		if !ok {
+	var b strings.Builder
+	var sub []segment
+	var found []gfound
+	done := map[*detect.Detector]bool{}
+	for r, idx := range bySeg {
+		if len(idx) == 0 || done[e.rules[r].det] {
 			continue
 		}
+		done[e.rules[r].det] = true
+		b.Reset()
+		sub = sub[:0]
+		for i, ci := range idx {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(cands[ci].text)
+			sub = append(sub, cands[ci])
+		}
+		for _, f := range e.rules[r].det.DetectString(b.String()) {
+			c, pos, ok := locate(sub, f)
+			if ok {
+				found = append(found, gfound{f: f, c: c, pos: pos})
+			}
+		}
+	}
+	// the order the whole detector gave: by line, then rule
+	sort.SliceStable(found, func(i, j int) bool {
+		if found[i].c.off != found[j].c.off {
+			return found[i].c.off < found[j].c.off
+		}
+		if found[i].pos != found[j].pos {
+			return found[i].pos < found[j].pos
+		}
+		return found[i].f.RuleID < found[j].f.RuleID
+	})
+	for _, l := range found {
+		f, c, pos := l.f, l.c, l.pos
 		if why := e.suppress(f, c.text, text); why != "" {
 			if onSuppress != nil {
 				onSuppress(f.RuleID, f.Secret, why)
@@ -335,6 +467,13 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].off < out[j].off })
 	return out
+}
+
+// gfound is a gitleaks finding with the candidate it came from.
+type gfound struct {
+	f   report.Finding
+	c   segment
+	pos int
 }
 
 // locate finds the candidate a gitleaks finding came from and the secret's

@@ -117,6 +117,9 @@ func init() {
 	// is the reference.
 	register(Codec{Name: "xz",
 		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
+			if out, ok := DecodeXZSingle(dst, src, maxOut); ok {
+				return out, nil
+			}
 			zr, err := xi2.NewReader(bytes.NewReader(src), DictLimit)
 			if err != nil {
 				return nil, err

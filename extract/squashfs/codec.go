@@ -96,13 +96,22 @@ func (l *lzmaDecoder) decode(dst, src []byte, maxOut int) ([]byte, error) {
 
 func (*lzmaDecoder) close() {}
 
-// xzDecoder reuses one xz reader (and its dictionary) for every block.
+// xzDecoder decodes the blocks mksquashfs writes (one LZMA2 block, CRC32)
+// in one pass into dst (compress.DecodeXZSingle); any other or a corrupt
+// block goes through one xz reader (and its dictionary) reused for every
+// block, which gives the same output or the error.
 type xzDecoder struct {
 	z  *xi2.Reader
 	br bytes.Reader
 }
 
 func (x *xzDecoder) decode(dst, src []byte, maxOut int) ([]byte, error) {
+	if cap(dst) < maxOut {
+		dst = make([]byte, 0, maxOut+1)
+	}
+	if out, ok := compress.DecodeXZSingle(dst, src, maxOut); ok {
+		return out, nil
+	}
 	x.br.Reset(src)
 	if x.z == nil {
 		z, err := xi2.NewReader(&x.br, xzDictMax)
