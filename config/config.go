@@ -70,6 +70,8 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// VulnDB: the grype v6 database to match against.
 	VulnDB string `yaml:"vuln_db"`
+	// VEX: OpenVEX files of the user's own vulnerability decisions.
+	VEX []string `yaml:"vex"`
 
 	// Path is the file the configuration was read from ("" when none).
 	Path string `yaml:"-"`
@@ -141,6 +143,9 @@ func Load(path string) (*Config, error) {
 	c.VulnDB = rel(c.VulnDB)
 	for i, p := range c.Passwords {
 		c.Passwords[i] = rel(p)
+	}
+	for i, p := range c.VEX {
+		c.VEX[i] = rel(p)
 	}
 	return c, nil
 }
@@ -231,6 +236,11 @@ func (c *Config) check() error {
 	for _, p := range c.Passwords {
 		if p == "" {
 			return fmt.Errorf("passwords: empty file name")
+		}
+	}
+	for _, p := range c.VEX {
+		if p == "" {
+			return fmt.Errorf("vex: empty file name")
 		}
 	}
 	l := c.Limits

@@ -31,6 +31,7 @@ limits:
   image_timeout: 5m
   max_hash_work: 1000000
 vuln_db: db/vulnerability.db
+vex: [vex/accepted.openvex.json]
 `
 
 func TestParseFull(t *testing.T) {
@@ -163,6 +164,9 @@ func TestLoadAndFind(t *testing.T) {
 	}
 	if c.Baseline != filepath.Join(dir, ".fwaudit-baseline.yaml") || c.VulnDB != filepath.Join(dir, "db", "vulnerability.db") {
 		t.Errorf("relative paths not resolved: %q %q", c.Baseline, c.VulnDB)
+	}
+	if !slices.Equal(c.VEX, []string{filepath.Join(dir, "vex", "accepted.openvex.json")}) {
+		t.Errorf("vex paths not resolved: %v", c.VEX)
 	}
 	if !slices.Equal(c.Passwords, []string{filepath.Join(dir, "lists", "vendor.txt"), "/abs/list.txt"}) {
 		t.Errorf("passwords %v", c.Passwords)

@@ -46,6 +46,7 @@ func applyConfig(cmd *cobra.Command, sf *scanFlags) error {
 	set("passwords", c.Passwords != nil, func() { sf.pwFiles = c.Passwords })
 	set("passwords-only", c.PasswordsOnly != nil, func() { sf.pwOnly = *c.PasswordsOnly })
 	set("vuln-db", c.VulnDB != "", func() { sf.vulnDB = c.VulnDB })
+	set("vex", c.VEX != nil, func() { sf.vexFiles = c.VEX })
 	l := c.Limits
 	set("max-depth", l.MaxDepth != nil, func() { sf.limits.depth = *l.MaxDepth })
 	set("max-total", l.MaxTotal != "", func() { sf.limits.total = l.MaxTotal })

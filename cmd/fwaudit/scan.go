@@ -65,7 +65,9 @@ it writes, per image:
   findings.sarif  SARIF 2.1.0 for code-scanning tools (GitHub)
   sbom.cdx.json   CycloneDX 1.6 SBOM (syft + firmware classifiers)
   sbom.spdx.json  SPDX 2.3 SBOM of the same
-  vulns.cdx.json  CycloneDX with the matched vulnerabilities
+  vulns.cdx.json  CycloneDX with the matched vulnerabilities and their
+                  applicability analysis
+  vex.openvex.json  OpenVEX: the applicability decision for every match
 (--outputs or outputs: in .fwaudit.yaml choose among json, markdown, html,
 sarif, sbom.)
 One image goes straight into DIR; several go into DIR/<image name>/ each, one
