@@ -35,7 +35,7 @@ var knownVendors = []struct{ token, name string }{
 }
 
 var (
-	dottedRe  = regexp.MustCompile(`(?:^|[^0-9.])(\d{1,4}(?:\.\d{1,4}){1,3})(?:[^0-9.]|$)`)
+	dottedRe  = regexp.MustCompile(`(?:^|[^0-9.])(\d{1,4}(?:\.\d{1,4}){1,3})(?:[^0-9.]|\.[a-zA-Z]|$)`)
 	underRe   = regexp.MustCompile(`(?:^|[^0-9])(\d{1,3}(?:_\d{1,4}){2,3})(?:[^0-9]|$)`)
 	numericRe = regexp.MustCompile(`^[0-9._]+$`)
 	tokenRe   = regexp.MustCompile(`[a-zA-Z0-9-]+`)

@@ -42,11 +42,13 @@ func init() {
 		"nvram-wifi-open-or-wep", "xml-wifi-open-or-wep")
 	// extraction (scan.LayerFindings)
 	add("extraction-anomaly", "extraction-anomaly/*", "extraction-failed", "extraction-partial", "opaque-data")
+	// fleet: the same secret in several images (fleet.SharedFindings)
+	add("shared-secret", "shared-secret")
 }
 
 var knownCategories = []string{
 	"hardcoded-credential", "private-key", "outdated-component", "insecure-service", "insecure-config",
-	"extraction-anomaly",
+	"extraction-anomaly", "shared-secret",
 }
 
 // knownAnalyzers are the names an item's checks may use (Analyzer.Name(),
