@@ -3,7 +3,6 @@ package fleet
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"io"
 	"log/slog"
 	"math"
@@ -43,11 +42,15 @@ func (ScanArgs) InsertOpts() river.InsertOpts {
 }
 
 // Tuning of the River client. The environment variables are for tests
-// and benchmarks (a worker killed mid-image is rescued after
-// RescueAfter).
+// and benchmarks (a worker killed mid-image is rescued after RescueAfter).
 type Tuning struct {
-	// RescueAfter: a job running this long is considered abandoned by a
-	// dead worker and retried (River's RescueStuckJobsAfter).
+	// JobTimeout: an image still scanning after this long is cancelled
+	// (and retried like any failure). River's rescuer never touches a job
+	// younger than this.
+	JobTimeout time.Duration
+	// RescueAfter: a job running this long (and past JobTimeout) is taken
+	// to be abandoned by a dead worker and retried (River's
+	// RescueStuckJobsAfter).
 	RescueAfter time.Duration
 	// RetryBase: the first retry waits this long, each next one twice as
 	// long.
@@ -56,15 +59,23 @@ type Tuning struct {
 	Poll time.Duration
 }
 
-// DefaultTuning: a firmware scan may run for many minutes; a job still
-// running after two hours is taken to be abandoned.
+// DefaultTuning: an image may scan for up to an hour; a job still running
+// five minutes after that belonged to a dead worker. Tests shorten these
+// with FWAUDIT_FLEET_JOB_TIMEOUT, FWAUDIT_FLEET_RESCUE_AFTER and
+// FWAUDIT_FLEET_RETRY_BASE (Go durations).
 func DefaultTuning() Tuning {
-	t := Tuning{RescueAfter: 2 * time.Hour, RetryBase: 10 * time.Second, Poll: time.Second}
-	if d, err := time.ParseDuration(os.Getenv("FWAUDIT_FLEET_RESCUE_AFTER")); err == nil && d > 0 {
-		t.RescueAfter = d
+	t := Tuning{JobTimeout: time.Hour, RetryBase: 10 * time.Second, Poll: time.Second}
+	env := func(name string, d *time.Duration) {
+		if v, err := time.ParseDuration(os.Getenv(name)); err == nil && v > 0 {
+			*d = v
+		}
 	}
-	if d, err := time.ParseDuration(os.Getenv("FWAUDIT_FLEET_RETRY_BASE")); err == nil && d > 0 {
-		t.RetryBase = d
+	env("FWAUDIT_FLEET_JOB_TIMEOUT", &t.JobTimeout)
+	t.RescueAfter = t.JobTimeout + 5*time.Minute
+	env("FWAUDIT_FLEET_RESCUE_AFTER", &t.RescueAfter)
+	env("FWAUDIT_FLEET_RETRY_BASE", &t.RetryBase)
+	if t.RescueAfter < t.JobTimeout {
+		t.RescueAfter = t.JobTimeout
 	}
 	return t
 }
@@ -154,7 +165,7 @@ func (s *Store) newQueue(ctx context.Context, w *Worker) (queue, error) {
 	t := DefaultTuning()
 	cfg := &river.Config{
 		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
-		JobTimeout:           -1,
+		JobTimeout:           t.JobTimeout,
 		RescueStuckJobsAfter: t.RescueAfter,
 		RetryPolicy:          retryPolicy{base: t.RetryBase},
 		FetchPollInterval:    t.Poll,
@@ -188,5 +199,3 @@ func (s *Store) newQueue(ctx context.Context, w *Worker) (queue, error) {
 	}
 	return riverQueue[*sql.Tx]{c}, nil
 }
-
-var errStop = errors.New("stop")
