@@ -26,6 +26,12 @@ type Analyzer interface {
 	Analyze(ctx context.Context, t *Target) ([]Finding, error)
 }
 
+// Scoped is implemented by analyzers that say what content they examine
+// ("account databases"): the report names it when they found none.
+type Scoped interface {
+	Examines() string
+}
+
 // Severity of a finding.
 type Severity string
 
@@ -185,6 +191,8 @@ type Outcome struct {
 	Timings  []Timing
 	// Ran lists analyzers that completed without error.
 	Ran []string
+	// Coverage says, per analyzer that ran, what content it examined.
+	Coverage map[string]Coverage
 }
 
 // Run runs every analyzer over t with at most jobs at once, sets finding IDs
@@ -232,6 +240,14 @@ func Run(ctx context.Context, t *Target, list []Analyzer, jobs int) Outcome {
 	sort.Slice(out.Failures, func(i, j int) bool { return out.Failures[i].Analyzer < out.Failures[j].Analyzer })
 	sort.Slice(out.Timings, func(i, j int) bool { return out.Timings[i].Analyzer < out.Timings[j].Analyzer })
 	sort.Strings(out.Ran)
+	out.Coverage = map[string]Coverage{}
+	for _, a := range list {
+		cv := t.CoverageOf(a.Name())
+		if s, ok := a.(Scoped); ok && cv.What == "" {
+			cv.What = s.Examines()
+		}
+		out.Coverage[a.Name()] = cv
+	}
 	return out
 }
 

@@ -50,6 +50,7 @@ type Target struct {
 	classes map[string]Class
 	cache   map[string]any
 	once    map[string]*sync.Once
+	cov     coverage
 }
 
 // NewTarget indexes the regular files of every unpacked layer.

@@ -12,10 +12,13 @@ package baseline
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -40,6 +43,10 @@ const TODO = "TODO: justify"
 type File struct {
 	Version int     `yaml:"version"`
 	Entries []Entry `yaml:"entries"`
+	// Name (the file's base name) and SHA256 (of its bytes) identify the
+	// file a scan applied; Load sets them, reports record them.
+	Name   string `yaml:"-"`
+	SHA256 string `yaml:"-"`
 }
 
 // Entry accepts one finding.
@@ -93,6 +100,9 @@ func Load(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("baseline %s: %w", path, err)
 	}
+	sum := sha256.Sum256(b)
+	bl.Name = filepath.Base(path)
+	bl.SHA256 = hex.EncodeToString(sum[:])
 	return bl, nil
 }
 
@@ -213,7 +223,7 @@ type Outcome struct {
 // records expired and unmatched entries in r.BaselineProblems. today
 // decides expiry: an entry applies through its expires day. The severity
 // counts in r.Stats are recounted over the remaining findings. Compliance
-// verdicts are not touched: call RefreshCompliance afterwards.
+// verdicts are not touched: scan.Run judges compliance once, after Apply.
 func Apply(r *report.Report, bl *File, today time.Time) Outcome {
 	var out Outcome
 	if r == nil || bl == nil {

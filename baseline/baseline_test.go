@@ -156,14 +156,6 @@ func TestApply(t *testing.T) {
 	if !reflect.DeepEqual(r.BaselineProblems, want) || !reflect.DeepEqual(out.Problems, want) {
 		t.Errorf("problems %q", r.BaselineProblems)
 	}
-	RefreshCompliance(r, "")
-	if v := cop(r, "1").Verdict; v == compliance.Fail {
-		t.Errorf("guideline 1 still fails with its only finding suppressed")
-	}
-	if it := cop(r, "5"); it.Verdict != compliance.Fail || !reflect.DeepEqual(it.Findings, []string{http.ID}) {
-		t.Errorf("guideline 5: %s %v, want fail on %s only", it.Verdict, it.Findings, http.ID)
-	}
-
 	// a day later the telnet entry has expired: reported, not suppressed
 	r = testReport()
 	out = Apply(r, bl, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
@@ -180,32 +172,6 @@ func TestApply(t *testing.T) {
 	}
 	if !found || len(r.BaselineProblems) != 3 {
 		t.Errorf("problems %q lack %q", r.BaselineProblems, exp)
-	}
-}
-
-// RefreshCompliance on an unchanged report gives the same verdicts,
-// hints included.
-func TestRefreshComplianceStable(t *testing.T) {
-	r := testReport()
-	before := *r.Compliance
-	RefreshCompliance(r, "")
-	if !reflect.DeepEqual(before, *r.Compliance) {
-		t.Errorf("verdicts changed:\n%+v\n%+v", before, *r.Compliance)
-	}
-	hinted := false
-	for _, items := range r.Compliance.Frameworks {
-		for _, it := range items {
-			hinted = hinted || len(it.Hints) > 0
-		}
-	}
-	if !hinted {
-		t.Error("fixture has no hints; the test proves nothing about them")
-	}
-	RefreshCompliance(nil, "")
-	r.Compliance = nil
-	RefreshCompliance(r, "")
-	if r.Compliance != nil {
-		t.Error("a report without verdicts got some")
 	}
 }
 
@@ -235,7 +201,7 @@ func TestReportOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := mb.String()
-	for _, want := range []string{"## Suppressed by the baseline", f.ID, `accepted \| \<b\>risk\</b\>`, "2030-01-01", "### Baseline problems", "FW-000000000000 (gone) matched no finding"} {
+	for _, want := range []string{"## Accepted by the baseline", f.ID, `accepted \| \<b\>risk\</b\>`, "2030-01-01", "### Baseline problems", "FW-000000000000 (gone) matched no finding"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q", want)
 		}

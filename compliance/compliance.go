@@ -8,16 +8,24 @@
 //     the rule data, or — for Code of Practice guidelines — by the
 //     guideline numbers the analyzer put on the finding). The findings are
 //     listed. A finding is evidence whatever else went wrong.
+//   - pass-with-exceptions: every finding that would fail the item was
+//     accepted (by a baseline); the item is never a plain pass then. The
+//     accepted findings are listed in Accepted.
 //   - needs-evidence: the item has no static checks, only an ask; the image
 //     cannot decide it and the manufacturer must supply what Needs says.
 //   - not-assessed: an analyzer among the item's checks did not run or
-//     failed; or a layer could not be fully unpacked (status failed,
-//     partial or unsupported, or opaque data), so what it holds was not
-//     checked. The note names the analyzers or layers.
+//     failed; or nothing of the image could be unpacked (Input.Unassessable);
+//     or a layer could not be fully unpacked (status failed, partial,
+//     unsupported, encrypted or opaque data), so what it holds was not
+//     checked; or none of the item's checks found content it applies to
+//     (no account database or configuration file for the password checks,
+//     no component for the update checks: Input.Coverage). The note names
+//     the analyzers, layers or missing content.
 //   - needs-evidence: the checks ran over every layer and found nothing, but
 //     the item also asks for something only the manufacturer has.
-//   - pass: every check ran over every layer and found nothing at or above
-//     the threshold. A pass is about the image, not the whole product.
+//   - pass: every check ran over every layer, at least one of them examined
+//     content it applies to, and none found anything at or above the
+//     threshold. A pass is about the image, not the whole product.
 //
 // The default threshold is medium: low and info findings (stale-ish
 // hints, extraction notes) are listed in the note but never fail an item.
@@ -37,10 +45,11 @@ import (
 type Verdict string
 
 const (
-	Fail          Verdict = "fail"
-	Pass          Verdict = "pass"
-	NeedsEvidence Verdict = "needs-evidence"
-	NotAssessed   Verdict = "not-assessed"
+	Fail               Verdict = "fail"
+	PassWithExceptions Verdict = "pass-with-exceptions"
+	Pass               Verdict = "pass"
+	NeedsEvidence      Verdict = "needs-evidence"
+	NotAssessed        Verdict = "not-assessed"
 )
 
 // DefaultThreshold is the severity from which a mapped finding fails an item.
@@ -54,6 +63,9 @@ type Item struct {
 	Verdict   Verdict `json:"verdict"`
 	// Findings are the IDs of the findings that fail the item, worst first.
 	Findings []string `json:"findings"`
+	// Accepted are the IDs of findings that would fail the item but were
+	// accepted by a baseline, worst first.
+	Accepted []string `json:"accepted,omitempty"`
 	// Checks are the item's static checks that ran.
 	Checks []string `json:"checks"`
 	// Needs is what the manufacturer must supply.
@@ -86,6 +98,18 @@ type Input struct {
 	Threshold analyzers.Severity
 	// Hints maps hint ids to the paths found (FindHints).
 	Hints map[string][]string
+	// Accepted are findings a baseline accepted: they do not fail an item,
+	// but an item they would fail is pass-with-exceptions, never pass.
+	Accepted []analyzers.Finding
+	// Coverage says what content each check examined. When it is not nil,
+	// an item passes only if at least one of its checks examined something
+	// (a check missing from the map examined nothing).
+	Coverage map[string]analyzers.Coverage
+	// Unassessable, when set, says why nothing of the image could be
+	// unpacked and analysed (empty, text, random or encrypted data, an
+	// unsupported container): every item with checks is then not-assessed
+	// unless a finding fails it.
+	Unassessable string
 }
 
 type ref = rulescompliance.Ref
@@ -107,16 +131,7 @@ func Evaluate(in Input, rules *rulescompliance.Set) Result {
 	below := map[ref][]*analyzers.Finding{}
 	for i := range fs {
 		f := &fs[i]
-		refs := rules.Match(f.Rule, f.Category)
-		if cop := rules.Framework(rulescompliance.CoP); cop != nil {
-			for _, g := range f.Guidelines {
-				r := ref{Framework: rulescompliance.CoP, ID: fmt.Sprint(g)}
-				if cop.Item(r.ID) != nil && !slices.Contains(refs, r) {
-					refs = append(refs, r)
-				}
-			}
-		}
-		for _, r := range refs {
+		for _, r := range refsOf(rules, f) {
 			if f.Severity.Rank() >= thr.Rank() {
 				fails[r] = appendUnique(fails[r], f)
 			} else {
@@ -125,8 +140,23 @@ func Evaluate(in Input, rules *rulescompliance.Set) Result {
 		}
 	}
 
+	accepted := map[ref][]*analyzers.Finding{}
+	acc := slices.Clone(in.Accepted)
+	analyzers.SortFindings(acc)
+	for i := range acc {
+		f := &acc[i]
+		if f.Severity.Rank() < thr.Rank() {
+			continue
+		}
+		for _, r := range refsOf(rules, f) {
+			accepted[r] = appendUnique(accepted[r], f)
+		}
+	}
+
 	ran, failed := set(in.Ran), set(in.Failed)
 	incomplete := incompleteLayers(in.Layers)
+	ctx := judgeContext{ran: ran, failed: failed, incomplete: incomplete, hints: in.Hints, thr: thr,
+		coverage: in.Coverage, unassessable: in.Unassessable}
 
 	res := Result{Frameworks: map[string][]Item{}, Order: []string{}}
 	for _, fw := range rules.Frameworks {
@@ -134,7 +164,7 @@ func Evaluate(in Input, rules *rulescompliance.Set) Result {
 		items := make([]Item, 0, len(fw.Items))
 		for _, it := range fw.Items {
 			r := ref{Framework: fw.ID, ID: it.ID}
-			items = append(items, judge(fw, it, fails[r], below[r], ran, failed, incomplete, in.Hints, thr))
+			items = append(items, ctx.judge(fw, it, fails[r], accepted[r], below[r]))
 		}
 		res.Frameworks[fw.ID] = items
 	}
@@ -142,8 +172,55 @@ func Evaluate(in Input, rules *rulescompliance.Set) Result {
 	return res
 }
 
-func judge(fw *rulescompliance.Framework, it *rulescompliance.Item, fail, below []*analyzers.Finding,
-	ran, failed map[string]bool, incomplete []string, hints map[string][]string, thr analyzers.Severity) Item {
+// refsOf returns the items a finding bears on: by the rule data and, for
+// the Code of Practice, by the finding's own guideline numbers.
+func refsOf(rules *rulescompliance.Set, f *analyzers.Finding) []ref {
+	refs := rules.Match(f.Rule, f.Category)
+	if cop := rules.Framework(rulescompliance.CoP); cop != nil {
+		for _, g := range f.Guidelines {
+			r := ref{Framework: rulescompliance.CoP, ID: fmt.Sprint(g)}
+			if cop.Item(r.ID) != nil && !slices.Contains(refs, r) {
+				refs = append(refs, r)
+			}
+		}
+	}
+	return refs
+}
+
+// judgeContext is what every item is judged against.
+type judgeContext struct {
+	ran, failed  map[string]bool
+	incomplete   []string
+	hints        map[string][]string
+	thr          analyzers.Severity
+	coverage     map[string]analyzers.Coverage
+	unassessable string
+}
+
+// uncovered returns, when none of checks examined any content, why ("accounts
+// found no account databases, credentials found no configuration files");
+// empty when at least one did, or when coverage is not tracked.
+func (c judgeContext) uncovered(checks []string) string {
+	if c.coverage == nil || len(checks) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, ch := range checks {
+		cv := c.coverage[ch]
+		if cv.Examined > 0 {
+			return ""
+		}
+		what := cv.What
+		if what == "" {
+			what = "content it applies to"
+		}
+		parts = append(parts, ch+" found no "+what)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (c judgeContext) judge(fw *rulescompliance.Framework, it *rulescompliance.Item, fail, accepted, below []*analyzers.Finding) Item {
+	ran, failed, incomplete, hints, thr := c.ran, c.failed, c.incomplete, c.hints, c.thr
 	out := Item{Framework: fw.ID, ID: it.ID, Title: it.Title, Findings: []string{}, Checks: []string{}, Needs: it.Ask}
 	var missing []string
 	for _, c := range it.Checks {
@@ -161,6 +238,9 @@ func judge(fw *rulescompliance.Framework, it *rulescompliance.Item, fail, below 
 			out.Hints = append(out.Hints, h+": "+p)
 		}
 	}
+	for _, f := range accepted {
+		out.Accepted = append(out.Accepted, f.ID)
+	}
 	var notes []string
 	switch {
 	case len(fail) > 0:
@@ -169,16 +249,29 @@ func judge(fw *rulescompliance.Framework, it *rulescompliance.Item, fail, below 
 			out.Findings = append(out.Findings, f.ID)
 		}
 		notes = append(notes, fmt.Sprintf("%d finding(s) at or above %s: %s", len(fail), thr, describe(fail[0])))
+	case len(accepted) > 0:
+		out.Verdict = PassWithExceptions
+		notes = append(notes, fmt.Sprintf("passes only because %d finding(s) at or above %s were accepted by the baseline: %s",
+			len(accepted), thr, describe(accepted[0])))
+		if len(missing) > 0 {
+			notes = append(notes, "also not assessed: "+strings.Join(missing, ", "))
+		}
 	case len(it.Checks) == 0:
 		out.Verdict = NeedsEvidence
 		notes = append(notes, "a static scan of the image cannot decide this; the manufacturer must supply evidence")
 	case len(missing) > 0:
 		out.Verdict = NotAssessed
 		notes = append(notes, "not assessed: "+strings.Join(missing, ", "))
+	case c.unassessable != "":
+		out.Verdict = NotAssessed
+		notes = append(notes, "not assessed: "+c.unassessable)
 	case len(incomplete) > 0:
 		out.Verdict = NotAssessed
 		notes = append(notes, "not assessed: layer(s) "+strings.Join(incomplete, "; ")+
 			" could not be fully unpacked, so what they hold was not checked")
+	case c.uncovered(out.Checks) != "":
+		out.Verdict = NotAssessed
+		notes = append(notes, "not assessed: the image holds nothing these checks apply to: "+c.uncovered(out.Checks))
 	case it.Ask != "":
 		out.Verdict = NeedsEvidence
 		notes = append(notes, fmt.Sprintf("%s found nothing at or above %s in the image; the rest needs evidence from the manufacturer",
@@ -254,6 +347,8 @@ func pstiLine(items []Item, fails map[ref][]*analyzers.Finding) string {
 				d += fmt.Sprintf(" and %d more", len(fs)-1)
 			}
 			parts = append(parts, fmt.Sprintf("would fail requirement %s (%s)", it.ID, d))
+		case PassWithExceptions:
+			parts = append(parts, fmt.Sprintf("requirement %s passes only with %d finding(s) accepted by a baseline", it.ID, len(it.Accepted)))
 		case NotAssessed:
 			parts = append(parts, fmt.Sprintf("requirement %s not assessed (%s)", it.ID, strings.TrimPrefix(it.Note, "not assessed: ")))
 		case NeedsEvidence:

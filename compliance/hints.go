@@ -74,6 +74,7 @@ func FindHintsWith(t *analyzers.Target, rules *rulescompliance.Set) map[string][
 		}
 		out[id] = append(out[id], p)
 	}
+	protectionHints(t, rules, out)
 	var total int64
 	for _, f := range files {
 		for _, id := range byName[strings.ToLower(path.Base(f.Path))] {
@@ -102,4 +103,24 @@ func FindHintsWith(t *analyzers.Target, rules *rulescompliance.Set) map[string][
 		slices.Sort(out[id])
 	}
 	return out
+}
+
+// protectionHints adds the layers whose container header records a
+// protection kind a hint names ("signed-container": a FIT signature node,
+// a TP-Link v3 signature), as "L3 fit@0x40 > ...: <detail>".
+func protectionHints(t *analyzers.Target, rules *rulescompliance.Set, out map[string][]string) {
+	for _, h := range rules.Hints {
+		if len(h.Protections) == 0 {
+			continue
+		}
+		for _, l := range t.Layers {
+			if l == nil || l.Protection == nil || !slices.Contains(h.Protections, l.Protection.Kind) {
+				continue
+			}
+			if len(out[h.ID]) >= HintMaxPaths {
+				break
+			}
+			out[h.ID] = append(out[h.ID], l.ID+" "+l.Path+": "+l.Protection.Detail)
+		}
+	}
 }

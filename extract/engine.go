@@ -446,6 +446,7 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 	l.Specials = w.Specials()
 	l.Links = w.Links()
 	l.Modes = w.Modes()
+	l.Protection, l.Identity = w.header()
 	switch {
 	case uerr == nil && w.LimitHit() == nil:
 		l.Status = StatusOK

@@ -15,6 +15,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -517,6 +518,9 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 	}
 	var firstErr error
 	seen := map[string]bool{}
+	hashAlgos := map[string]bool{}
+	hashesOK := true
+	defer func() { fitRecord(w, root, hashAlgos, hashesOK) }()
 	for i, im := range fitImages(h, root) {
 		if ctx.Err() != nil {
 			return end, ctx.Err()
@@ -542,7 +546,11 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			}
 			continue
 		}
-		fitCheckHashes(ctx, r, im, path, w)
+		algos, ok := fitCheckHashes(ctx, r, im, path, w)
+		for _, a := range algos {
+			hashAlgos[a] = true
+		}
+		hashesOK = hashesOK && ok
 		comp := im.node.str("compression")
 		codec, ok := fitCodecs[comp]
 		if !ok {
@@ -560,9 +568,71 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 	return end, firstErr
 }
 
+// fitRecord records how the FIT protects its content: signature-* nodes
+// (under an image or a configuration) with a value are a signature; hash-*
+// nodes alone are checksums (an unkeyed digest anyone can recompute); a
+// FIT with neither is unprotected.
+func fitRecord(w *Writer, root *fdtNode, hashAlgos map[string]bool, hashesOK bool) {
+	var signed, unsigned []string
+	sigAlgos := map[string]bool{}
+	for _, top := range []string{"images", "configurations"} {
+		parent := root.child(top)
+		if parent == nil {
+			continue
+		}
+		for _, n := range parent.Children {
+			for _, c := range n.Children {
+				if !strings.HasPrefix(c.Name, "signature") {
+					continue
+				}
+				where := "/" + top + "/" + n.Name + "/" + c.Name
+				algo := c.str("algo")
+				if v := c.prop("value"); v == nil || v.Len == 0 {
+					unsigned = append(unsigned, where)
+					continue
+				}
+				if algo != "" {
+					sigAlgos[algo] = true
+				}
+				d := where + " (" + algo
+				if k := c.str("key-name-hint"); k != "" {
+					d += ", key " + k
+				}
+				signed = append(signed, d+")")
+			}
+		}
+	}
+	keys := func(m map[string]bool) []string {
+		out := make([]string, 0, len(m))
+		for k := range m {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if len(signed) > 0 {
+		w.SetProtection(Protection{Kind: ProtectionSignature, Algorithms: keys(sigAlgos), Covers: "images or configurations named in the signature nodes",
+			Detail: "FIT signature node(s) " + strings.Join(signed, "; ") + "; not verified: the public key lives in the boot loader's device tree, not in the image"})
+		return
+	}
+	var why string
+	if len(unsigned) > 0 {
+		why = "; signature node(s) without a value (the image was never signed): " + strings.Join(unsigned, ", ")
+	}
+	if len(hashAlgos) > 0 {
+		w.SetProtection(Protection{Kind: ProtectionChecksum, Algorithms: keys(hashAlgos), Covers: "each image's data", Verified: hashesOK,
+			Detail: "FIT hash node(s) (" + strings.Join(keys(hashAlgos), ", ") + ") only: unkeyed digests anyone who changes an image can recompute; no signature node" + why})
+		return
+	}
+	w.SetProtection(Protection{Kind: ProtectionNone, Algorithms: []string{}, Covers: "nothing",
+		Detail: "FIT without hash or signature nodes: nothing protects its images" + why})
+}
+
 // fitCheckHashes verifies the image's hash-* nodes (crc32, md5, sha1,
-// sha256, sha384, sha512) over its stored data.
-func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string, w *Writer) {
+// sha256, sha384, sha512) over its stored data, and returns the algorithms
+// it checked and whether every one matched.
+func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string, w *Writer) (algos []string, ok bool) {
+	ok = true
 	for _, c := range im.node.Children {
 		if !strings.HasPrefix(c.Name, "hash") {
 			continue
@@ -590,11 +660,14 @@ func fitCheckHashes(ctx context.Context, r io.ReaderAt, im fitImage, path string
 			continue
 		}
 		if _, err := io.CopyBuffer(hh, ctxReader{ctx, io.NewSectionReader(r, im.off, im.len)}, make([]byte, 256<<10)); err != nil {
-			return
+			return algos, false
 		}
+		algos = append(algos, algo)
 		if got := hh.Sum(nil); !bytes.Equal(got, val.Value) {
+			ok = false
 			w.Anomaly(AnomalyMalformed, path, fmt.Sprintf("FIT image %s: %s hash mismatch (stored %s, computed %s)",
 				im.name, algo, hex.EncodeToString(val.Value), hex.EncodeToString(got)))
 		}
 	}
+	return algos, ok
 }

@@ -44,6 +44,11 @@ type Layer struct {
 	Anomalies []Anomaly `json:"anomalies,omitempty"`
 	Specials  []Special `json:"specials,omitempty"`
 	Links     []Link    `json:"links,omitempty"`
+	// Protection is how the container protects its content against
+	// change, as its header records it (checksum or signature); Identity is
+	// what a vendor header says the image is (vendor, model, release).
+	Protection *Protection `json:"protection,omitempty"`
+	Identity   *Identity   `json:"identity,omitempty"`
 	// Dir is the layer's folder relative to the work directory ("" if none).
 	Dir string `json:"dir,omitempty"`
 

@@ -70,7 +70,10 @@ type tplinkHeader struct {
 	KernelOfs, KernelLen      uint32
 	RootfsOfs, RootfsLen      uint32
 	BootOfs, BootLen          uint32
-	md5Off                    int
+	// Release is the firmware release from the v1 header's ver_hi,
+	// ver_mid and ver_lo (0x98; "3.16.9"), empty when they are zero.
+	Release string
+	md5Off  int
 }
 
 // cstring returns the NUL-terminated printable string in b, and whether b
@@ -95,7 +98,7 @@ func cstring(b []byte) (string, bool) {
 
 func parseTPLink(h []byte) (tplinkHeader, bool) {
 	var t tplinkHeader
-	if len(h) < 0x98 {
+	if len(h) < 0xa0 {
 		return t, false
 	}
 	be := binary.BigEndian
@@ -115,6 +118,9 @@ func parseTPLink(h []byte) (tplinkHeader, bool) {
 		t.KernelOfs, t.KernelLen = be.Uint32(f[12:]), be.Uint32(f[16:])
 		t.RootfsOfs, t.RootfsLen = be.Uint32(f[20:]), be.Uint32(f[24:])
 		t.BootOfs, t.BootLen = be.Uint32(f[28:]), be.Uint32(f[32:])
+		if hi, mid, lo := be.Uint16(h[0x98:]), be.Uint16(h[0x9a:]), be.Uint16(h[0x9c:]); hi|mid|lo != 0 {
+			t.Release = fmt.Sprintf("%d.%d.%d", hi, mid, lo)
+		}
 	case 0x02000000, 0x03000000:
 		t.Version = int(h[0])
 		var ok bool
@@ -236,9 +242,9 @@ func tplinkMD5OK(ctx context.Context, r io.ReaderAt, off, n int64, t tplinkHeade
 // tplinkCheckMD5 verifies an image's MD5 over its candidate lengths (the
 // file as mktplinkfw writes it may be stripped of padding, so fw_length is
 // not always its size) and records an anomaly when none matches.
-func tplinkCheckMD5(ctx context.Context, r io.ReaderAt, size, off int64, t tplinkHeader, lengths []int64, w *Writer, what string) error {
+func tplinkCheckMD5(ctx context.Context, r io.ReaderAt, size, off int64, t tplinkHeader, lengths []int64, w *Writer, what string) (bool, error) {
 	if t.Version == 3 {
-		return nil // v3 images are RSA-signed; md5sum1 is not a plain salted MD5
+		return false, nil // v3 images are RSA-signed; md5sum1 is not a plain salted MD5
 	}
 	tried := map[int64]bool{}
 	for _, n := range lengths {
@@ -248,14 +254,44 @@ func tplinkCheckMD5(ctx context.Context, r io.ReaderAt, size, off int64, t tplin
 		tried[n] = true
 		ok, err := tplinkMD5OK(ctx, r, off, n, t)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if ok {
-			return nil
+			return true, nil
 		}
 	}
 	w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("TP-Link %s MD5 does not verify (header %x)", what, t.MD5))
-	return nil
+	return false, nil
+}
+
+// tplinkRecord records what the header says about the image (vendor,
+// model and hardware revision from hw_id, release) and how it is
+// protected: v1 and v2 headers carry an MD5 over the whole image, keyed
+// only with a salt published in OpenWrt's mktplinkfw.c, so anyone who
+// changes the image can recompute it; v3 headers carry an RSA signature in
+// its place (TP-Link's own key; fwaudit cannot verify it).
+func tplinkRecord(w *Writer, t tplinkHeader, verified bool) {
+	vendor := t.Vendor
+	if vendor == "" {
+		vendor = "TP-Link"
+	}
+	// hw_id: the model number in its upper half and the hardware version in
+	// its lower half, as hex digits read as decimal (0x08410010: 841 v10,
+	// 0x30200001: 3020 v1), as in mktplinkfw's board table.
+	product := fmt.Sprintf("%x v%x", t.HwID>>16, t.HwID&0xffff)
+	w.SetIdentity(Identity{Vendor: vendor, Product: product, Version: t.Release,
+		Hardware: fmt.Sprintf("hw_id 0x%08x rev %d", t.HwID, t.HwRev)})
+	if t.Version == 3 {
+		w.SetProtection(Protection{Kind: ProtectionSignature, Algorithms: []string{"rsa"}, Covers: "whole image",
+			Detail: fmt.Sprintf("TP-Link v3 header: the field at 0x%x holds an RSA signature over the image (not verified: the vendor's public key is not in the image)", t.md5Off)})
+		return
+	}
+	state := "does not match"
+	if verified {
+		state = "matches"
+	}
+	w.SetProtection(Protection{Kind: ProtectionChecksum, Algorithms: []string{"md5"}, Covers: "whole image", Verified: verified,
+		Detail: fmt.Sprintf("TP-Link v%d header: md5sum1 at 0x%x is an MD5 over the whole image salted with a fixed value published in OpenWrt's mktplinkfw.c (it %s); anyone who changes the image can recompute it, and no signature is present", t.Version, t.md5Off, state)})
 }
 
 func (tplinkFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
@@ -266,13 +302,16 @@ func (tplinkFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wr
 	t := l.hdr
 	if l.truncated {
 		w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("TP-Link image truncated: %d bytes present, parts end at 0x%x; MD5 not checked", size, l.partsEnd))
-	} else if err := tplinkCheckMD5(ctx, r, size, 0, t, []int64{int64(t.FwLen), l.end, l.partsEnd}, w, "image"); err != nil {
+		tplinkRecord(w, t, false)
+	} else if ok, err := tplinkCheckMD5(ctx, r, size, 0, t, []int64{int64(t.FwLen), l.end, l.partsEnd}, w, "image"); err != nil {
 		return l.end, err
+	} else {
+		tplinkRecord(w, t, ok)
 	}
 	if l.inner != nil && !l.truncated {
 		in := *l.inner
 		innerEnd := int64(in.RootfsOfs) + int64(in.RootfsLen)
-		if err := tplinkCheckMD5(ctx, r, size, l.base, in, []int64{int64(in.FwLen), l.end - l.base, innerEnd}, w, "inner image"); err != nil {
+		if _, err := tplinkCheckMD5(ctx, r, size, l.base, in, []int64{int64(in.FwLen), l.end - l.base, innerEnd}, w, "inner image"); err != nil {
 			return l.end, err
 		}
 	} else if l.inner == nil && t.BootLen > 0 {

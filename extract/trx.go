@@ -99,6 +99,12 @@ func (trxFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 	}
 	end := int64(t.Len)
 	var truncErr error
+	crcOK := false
+	defer func() {
+		// TRX has no place for a signature: the boot loader checks one CRC32
+		w.SetProtection(Protection{Kind: ProtectionChecksum, Algorithms: []string{"crc32"}, Covers: "whole image after the CRC field", Verified: crcOK,
+			Detail: fmt.Sprintf("TRX header: a CRC32 (0x%08x) over the image only; the format has no signature", t.CRC)})
+	}()
 	if end > size {
 		truncErr = fmt.Errorf("truncated: header says %d bytes, %d present", t.Len, size)
 		w.Anomaly(AnomalyMalformed, "", truncErr.Error())
@@ -111,6 +117,8 @@ func (trxFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 		// the TRX CRC is the raw register: no final inversion.
 		if crc := h.Sum32() ^ 0xffffffff; crc != t.CRC {
 			w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("TRX CRC32 mismatch: header 0x%08x, data 0x%08x", t.CRC, crc))
+		} else {
+			crcOK = true
 		}
 	}
 	for i, o := range t.Offsets {

@@ -125,6 +125,7 @@ func (uimageFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wr
 	end := uimageHeaderLen + int64(u.Size)
 	avail := int64(u.Size)
 	var truncErr error
+	dataOK := false
 	if end > size {
 		avail = size - uimageHeaderLen
 		end = size
@@ -134,7 +135,13 @@ func (uimageFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wr
 		return end, err
 	} else if crc != u.DCRC {
 		w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("uImage data CRC32 mismatch: header 0x%08x, data 0x%08x", u.DCRC, crc))
+	} else {
+		dataOK = true
 	}
+	// a legacy uImage has no place for a signature: U-Boot checks the two
+	// CRC32s, which anyone who changes the image can recompute
+	w.SetProtection(Protection{Kind: ProtectionChecksum, Algorithms: []string{"crc32"}, Covers: "header and data", Verified: dataOK,
+		Detail: fmt.Sprintf("legacy uImage %q: a CRC32 of the header (0x%08x) and of the data (0x%08x) only; the format has no signature", u.Name, u.HCRC, u.DCRC)})
 	codec, known := uimageComp[u.Comp]
 	if !known {
 		w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("unknown uImage compression %d; data written as is", u.Comp))

@@ -110,6 +110,9 @@ type Writer struct {
 	modes     map[string]fs.FileMode
 	limitHit  error
 
+	protection *Protection
+	identity   *Identity
+
 	// dirs caches folders known to be real directories. A directory is
 	// never removed or replaced once created, so the cache stays true.
 	dirs sync.Map

@@ -339,9 +339,6 @@ func (s *Store) WriteReport(ctx context.Context, out string) (*Fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, err
-	}
 	imgs, err := s.Images(ctx)
 	if err != nil {
 		return nil, err
@@ -351,17 +348,18 @@ func (s *Store) WriteReport(ctx context.Context, out string) (*Fleet, error) {
 		if r == nil {
 			continue
 		}
-		dir := ImageDir(out, im.Name, im.SHA256)
+		sub := filepath.Base(ImageDir("", im.Name, im.SHA256))
+		dir := filepath.Join(out, sub)
 		// the SBOM documents the worker wrote, if it wrote elsewhere
 		sbom := map[string][]byte{}
 		if im.ReportDir != "" && filepath.Clean(im.ReportDir) != filepath.Clean(dir) {
-			for _, n := range []string{"sbom.cdx.json", "sbom.spdx.json", "vulns.cdx.json"} {
+			for _, n := range []string{"sbom.cdx.json", "sbom.spdx.json", "vulns.cdx.json", "vex.openvex.json"} {
 				if b, err := os.ReadFile(filepath.Join(im.ReportDir, n)); err == nil {
 					sbom[n] = b
 				}
 			}
 		}
-		if err := WriteImage(dir, r, sbom); err != nil {
+		if err := WriteImage(out, sub, r, sbom); err != nil {
 			return nil, fmt.Errorf("%s: %v", im.Name, err)
 		}
 	}
@@ -372,21 +370,16 @@ func (s *Store) WriteReport(ctx context.Context, out string) (*Fleet, error) {
 	if err := enc.Encode(fl); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(out, "fleet.json"), js.Bytes()); err != nil {
-		return nil, err
-	}
 	var cb bytes.Buffer
 	if err := WriteCSV(&cb, fl); err != nil {
-		return nil, err
-	}
-	if err := writeFileAtomic(filepath.Join(out, "fleet.csv"), cb.Bytes()); err != nil {
 		return nil, err
 	}
 	var hb bytes.Buffer
 	if err := WriteHTML(&hb, fl); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(out, "fleet.html"), hb.Bytes()); err != nil {
+	files := map[string][]byte{"fleet.json": js.Bytes(), "fleet.csv": cb.Bytes(), "fleet.html": hb.Bytes()}
+	if _, err := scan.WriteFiles(out, "", files); err != nil {
 		return nil, err
 	}
 	return fl, nil

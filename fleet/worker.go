@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"github.com/riverqueue/river"
 
@@ -40,16 +38,19 @@ type ScanOptions struct {
 	VulnDB string
 }
 
-// ImageResult is one scanned image: its report and SBOM documents.
+// ImageResult is one scanned image: its final report and SBOM documents,
+// and the folder its files were written to (empty if none).
 type ImageResult struct {
 	Report *report.Report
 	SBOM   map[string][]byte
+	Dir    string
 }
 
-// scanImage runs the scan pipeline on one image: the one place the fleet
-// calls it.
-func scanImage(ctx context.Context, path string, o ScanOptions) (*ImageResult, error) {
-	opt := scan.Options{Jobs: o.Jobs, SkipSBOM: o.SkipSBOM, SkipVulns: o.SkipVulns}
+// scanImage runs the one scan pipeline (scan.Run) on one image and, with
+// out set, writes its files into out/sub: the one place the fleet calls it.
+func scanImage(ctx context.Context, path string, o ScanOptions, out, sub string) (*ImageResult, error) {
+	opt := scan.Options{Jobs: o.Jobs, SkipSBOM: o.SkipSBOM, SkipVulns: o.SkipVulns, OutDir: out, OutSub: sub}
+	opt.Vulns.DBPath = o.VulnDB
 	if o.WorkDir != "" {
 		// a folder of this job's own: images of one name may be worked
 		// at once
@@ -60,12 +61,15 @@ func scanImage(ctx context.Context, path string, o ScanOptions) (*ImageResult, e
 		defer os.RemoveAll(d)
 		opt.WorkDir = d
 	}
-	opt.Vulns.DBPath = o.VulnDB
 	res, err := scan.Run(ctx, path, opt)
 	if err != nil {
 		return nil, err
 	}
-	return &ImageResult{Report: res.Report, SBOM: res.SBOM}, nil
+	dir := ""
+	if out != "" {
+		dir = filepath.Join(out, sub)
+	}
+	return &ImageResult{Report: res.Report, SBOM: res.SBOM, Dir: dir}, nil
 }
 
 var (
@@ -155,14 +159,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
 		}
 		return err
 	}
-	dir := ""
-	if w.Out != "" {
-		dir = ImageDir(w.Out, filepath.Base(a.Path), a.SHA256)
-		if err := WriteImage(dir, res.Report, res.SBOM); err != nil {
-			return fmt.Errorf("writing the report files: %v", err)
-		}
-	}
-	if err := w.Store.SaveResult(ctx, a.SHA256, Scanner(), w.ID, job.Attempt, dir, res.Report); err != nil {
+	if err := w.Store.SaveResult(ctx, a.SHA256, Scanner(), w.ID, job.Attempt, res.Dir, res.Report); err != nil {
 		return fmt.Errorf("saving the result: %v", err)
 	}
 	if w.Log != nil {
@@ -180,54 +177,22 @@ func (w *Worker) scanOne(ctx context.Context, a ScanArgs) (*ImageResult, error) 
 	if sum != a.SHA256 {
 		return nil, fmt.Errorf("%s changed since fleet add (sha256 %s, was %s)", a.Path, sum[:12], a.SHA256[:12])
 	}
-	return scanImage(ctx, a.Path, w.Scan)
+	sub := ""
+	if w.Out != "" {
+		sub = filepath.Base(ImageDir("", filepath.Base(a.Path), a.SHA256))
+	}
+	return scanImage(ctx, a.Path, w.Scan, w.Out, sub)
 }
 
-// reportFiles are the single-image report files, as fwaudit scan --out
-// writes them.
-var reportFiles = []struct {
-	name  string
-	write func(w *bytes.Buffer, r *report.Report) error
-}{
-	{"report.json", func(b *bytes.Buffer, r *report.Report) error { return report.WriteJSON(b, r) }},
-	{"report.md", func(b *bytes.Buffer, r *report.Report) error { return report.WriteMarkdown(b, r) }},
-	{"report.html", func(b *bytes.Buffer, r *report.Report) error { return report.WriteHTML(b, r) }},
-	{"findings.sarif", func(b *bytes.Buffer, r *report.Report) error { return report.WriteSARIF(b, r) }},
-}
-
-// WriteImage writes one image's report files (and SBOM documents, if
-// given) into dir.
-func WriteImage(dir string, r *report.Report, sbom map[string][]byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// WriteImage writes one image's report files (scan.DefaultOutputs, as
+// fwaudit scan --out writes them; the SBOM documents if given) into
+// out/sub, through scan.WriteFiles (no link that stands there is
+// followed).
+func WriteImage(out, sub string, r *report.Report, sbom map[string][]byte) error {
+	files, err := scan.Render(r, sbom, scan.DefaultOutputs)
+	if err != nil {
 		return err
 	}
-	for _, f := range reportFiles {
-		var b bytes.Buffer
-		if err := f.write(&b, r); err != nil {
-			return fmt.Errorf("%s: %v", f.name, err)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, f.name), b.Bytes()); err != nil {
-			return err
-		}
-	}
-	for name, b := range sbom {
-		if err := writeFileAtomic(filepath.Join(dir, filepath.Base(name)), b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so a
-// worker killed mid-write leaves the old file or the new one.
-func writeFileAtomic(p string, b []byte) error {
-	tmp := fmt.Sprintf("%s.tmp-%d-%d", p, os.Getpid(), time.Now().UnixNano())
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	_, err = scan.WriteFiles(out, sub, files)
+	return err
 }

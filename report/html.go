@@ -77,10 +77,27 @@ type htmlView struct {
 	Severities   []htmlSevCount
 	Groups       []htmlGroup
 	Components   []htmlComponent
-	VulnDB       string
-	Layers       []*htmlLayer
-	Ran          string
-	Failures     []htmlFailure
+	// NotApplicable are the vulnerabilities the image shows do not apply
+	// (or a user VEX accepted), listed folded with the reason.
+	NotApplicable    []htmlNA
+	VulnDB           string
+	Assessment       string
+	NotAssessed      string
+	HasBaseline      bool
+	BaselineFile     string
+	BaselineSHA      string
+	Accepted         []htmlAccepted
+	BaselineProblems []string
+	Layers           []*htmlLayer
+	Ran              string
+	Failures         []htmlFailure
+}
+
+// htmlAccepted is a finding accepted by the baseline.
+type htmlAccepted struct {
+	htmlFinding
+	Justification string
+	Expires       string
 }
 
 type htmlVerdict struct {
@@ -98,11 +115,12 @@ type htmlItem struct {
 	Hints    []string
 	More     int // hints not shown
 	Findings []htmlFinding
+	Accepted []htmlFinding
 }
 
 type htmlCounts struct {
-	Name                         string
-	Fail, Pass, Needs, NotAssess int
+	Name                                 string
+	Fail, Except, Pass, Needs, NotAssess int
 }
 
 type htmlSevCount struct {
@@ -134,6 +152,15 @@ type htmlFinding struct {
 	Missing    bool // the ID is not among the report's findings
 }
 
+type htmlNA struct {
+	Component string
+	ID        string
+	Severity  string
+	State     string
+	Detail    string
+	Evidence  []string
+}
+
 type htmlComponent struct {
 	Name     string
 	Version  string
@@ -142,6 +169,7 @@ type htmlComponent struct {
 	Paths    []string
 	More     int
 	Vulns    int
+	NA       int
 	Worst    string
 	WorstSev string
 	SevClass string
@@ -177,6 +205,8 @@ func verdictView(v compliance.Verdict) htmlVerdict {
 		return htmlVerdict{"FAIL ✗", "v-fail"}
 	case compliance.Pass:
 		return htmlVerdict{"Pass ✓", "v-pass"}
+	case compliance.PassWithExceptions:
+		return htmlVerdict{"Pass with exceptions !", "v-except"}
 	case compliance.NeedsEvidence:
 		return htmlVerdict{"Needs evidence ?", "v-needs"}
 	}
@@ -228,6 +258,29 @@ func htmlModel(r *Report) *htmlView {
 		Schema:       htmlText(schema, 80),
 		Findings:     verdict(r),
 		LayerSummary: layerSummary(r),
+	}
+	if a := r.Assessment; a != nil {
+		v.Assessment = htmlText(assessmentLine(a), htmlMaxMessage)
+		if a.Status == NotAssessed {
+			v.NotAssessed = htmlText(a.Reason, htmlMaxMessage)
+		}
+	}
+	accepted := map[string]*analyzers.Finding{}
+	if b := r.Baseline; b != nil || len(r.Suppressed) > 0 || len(r.BaselineProblems) > 0 {
+		v.HasBaseline = true
+		if b != nil {
+			v.BaselineFile = htmlText(b.File, htmlMaxText)
+			v.BaselineSHA = htmlText(b.SHA256, 80)
+		}
+		for i := range r.Suppressed {
+			s := &r.Suppressed[i]
+			accepted[s.Finding.ID] = &s.Finding
+			v.Accepted = append(v.Accepted, htmlAccepted{htmlFinding: findingView(&s.Finding, 0),
+				Justification: htmlText(s.Justification, htmlMaxMessage), Expires: htmlText(s.Expires, 20)})
+		}
+		for _, p := range r.BaselineProblems {
+			v.BaselineProblems = append(v.BaselineProblems, htmlText(p, htmlMaxMessage))
+		}
 	}
 
 	byID := map[string]*analyzers.Finding{}
@@ -291,6 +344,11 @@ func htmlModel(r *Report) *htmlView {
 					hi.Findings = append(hi.Findings, htmlFinding{ID: htmlText(id, 40), Missing: true})
 				}
 			}
+			for _, id := range it.Accepted {
+				if f, ok := accepted[id]; ok {
+					hi.Accepted = append(hi.Accepted, findingView(f, 0))
+				}
+			}
 			v.CoP = append(v.CoP, hi)
 		}
 		v.CoPCounts = countsOf(rulescompliance.CoP, c.Frameworks[rulescompliance.CoP])
@@ -303,8 +361,13 @@ func htmlModel(r *Report) *htmlView {
 	}
 
 	v.Components = componentViews(r)
+	v.NotApplicable = notApplicableViews(r)
 	if db := r.VulnDB; db != nil {
-		v.VulnDB = htmlText(fmt.Sprintf("%s, built %s, %d records", db.Source, db.Built, db.Records), htmlMaxText)
+		d := fmt.Sprintf("%s, built %s, %d records", db.Source, db.Built, db.Records)
+		if db.Summary != "" {
+			d = fmt.Sprintf("%s (%s, data of %s; database built %s)", db.Source, db.Summary, db.DataDate, db.Built)
+		}
+		v.VulnDB = htmlText(d+"; only those that apply to this image are counted", htmlMaxText)
 	}
 	v.Layers = layerViews(r.Layers)
 	ran := make([]string, 0, len(r.Analyzers.Ran))
@@ -338,6 +401,8 @@ func countsOf(fw string, items []compliance.Item) htmlCounts {
 			c.Fail++
 		case compliance.Pass:
 			c.Pass++
+		case compliance.PassWithExceptions:
+			c.Except++
 		case compliance.NeedsEvidence:
 			c.Needs++
 		default:
@@ -386,8 +451,9 @@ func componentViews(r *Report) []htmlComponent {
 			Version: htmlText(c.Version, 80),
 			Type:    htmlText(c.Type, 40),
 			PURL:    htmlText(c.PURL, htmlMaxText),
-			Vulns:   len(c.Vulnerabilities),
 		}
+		app, na := splitApplicable(c.Vulnerabilities)
+		hc.Vulns, hc.NA = len(app), len(na)
 		for i, p := range c.Paths {
 			if i == htmlMaxPaths {
 				hc.More = len(c.Paths) - htmlMaxPaths
@@ -395,8 +461,8 @@ func componentViews(r *Report) []htmlComponent {
 			}
 			hc.Paths = append(hc.Paths, htmlText(p, htmlMaxText))
 		}
-		if len(c.Vulnerabilities) > 0 {
-			w := c.Vulnerabilities[0]
+		if len(app) > 0 {
+			w := app[0]
 			hc.Worst = htmlText(w.ID, 60)
 			hc.WorstSev = htmlText(w.Severity, 40)
 			if w.CVSS > 0 {
@@ -404,12 +470,12 @@ func componentViews(r *Report) []htmlComponent {
 			}
 			hc.SevClass = sevClass(strings.ToLower(w.Severity))
 			fixed := 0
-			for _, vu := range c.Vulnerabilities {
+			for _, vu := range app {
 				if vu.Fixed != "" {
 					fixed++
 				}
 			}
-			hc.Fixed = fmt.Sprintf("%d of %d", fixed, len(c.Vulnerabilities))
+			hc.Fixed = fmt.Sprintf("%d of %d", fixed, len(app))
 			if w.Fixed != "" {
 				hc.Fixed += "; worst fixed in " + htmlText(w.Fixed, 80)
 			}
@@ -423,6 +489,34 @@ func componentViews(r *Report) []htmlComponent {
 			hc.EOLNote = htmlText(f.Message, htmlMaxText)
 		}
 		out = append(out, hc)
+	}
+	return out
+}
+
+// notApplicableViews lists every vulnerability that does not count, with
+// its reason and evidence.
+func notApplicableViews(r *Report) []htmlNA {
+	var out []htmlNA
+	for _, c := range r.Components {
+		_, na := splitApplicable(c.Vulnerabilities)
+		for _, v := range na {
+			a := v.Applicability
+			st := a.State
+			if a.Justification != "" {
+				st += " (" + a.Justification + ")"
+			}
+			h := htmlNA{
+				Component: htmlText(c.Name+" "+c.Version, htmlMaxText),
+				ID:        htmlText(v.ID, 60),
+				Severity:  htmlText(v.Severity, 40),
+				State:     htmlText(st, 120),
+				Detail:    htmlText(a.Detail, htmlMaxText),
+			}
+			for _, e := range a.Evidence {
+				h.Evidence = append(h.Evidence, htmlText(e, htmlMaxText))
+			}
+			out = append(out, h)
+		}
 	}
 	return out
 }

@@ -45,6 +45,14 @@ func complianceFixture() *Report {
 	analyzers.SortFindings(r.Findings)
 	r.Stats.FindingCount["high"]++
 	r.VulnDB = &VulnDB{Source: "grype", Path: "/var/cache/grype/db", Built: "2026-11-01T00:00:00Z", Schema: "v6", Records: 123456}
+	// one applicable and one not-applicable CVE (with hostile evidence):
+	// the count, the worst and the folded section
+	for i := range r.Components {
+		if r.Components[i].Name == "busybox" {
+			r.Components[i].Vulnerabilities = append(r.Components[i].Vulnerabilities,
+				Vulnerability{ID: "CVE-2016-6301", Severity: "high", CVSS: 7.5, Applicability: &Applicability{State: "not_affected", Justification: "vulnerable_code_not_present", Detail: "not compiled in: the code is the ntpd applet (networking/ntpd.c)", Evidence: []string{"no applet ntpd in applet table of /bin/busybox (3 applets; 1 links to it): hush sh <script>"}, Rule: "busybox-ntpd", By: "fwaudit"}})
+		}
+	}
 
 	// Judge only the layers that unpacked fully, so that every verdict
 	// kind occurs: fail (findings), pass (crypto checks ran, nothing
@@ -57,7 +65,7 @@ func complianceFixture() *Report {
 	}
 	res := compliance.Evaluate(compliance.Input{
 		Findings: r.Findings,
-		Ran:      []string{"accounts", "credentials", "keys", "services", "components", "eol", "vulns", "crypto"},
+		Ran:      []string{"accounts", "credentials", "keys", "services", "components", "eol", "vulns", "crypto", "integrity"},
 		Layers:   ok,
 		Hints:    map[string][]string{"support-period": {"/www/about.html"}, "security-contact": {"L4:/etc/banner"}},
 	}, nil)

@@ -62,7 +62,13 @@ func (m *mdWriter) summary(r *Report) {
 		name = r.Image.Path
 	}
 	m.f("# fwaudit report: %s\n\n", mdCodeMax(name, false, mdMaxText))
-	m.f("- **Image:** %s\n", mdCodeMax(r.Image.Path, false, mdMaxText))
+	if a := r.Assessment; a != nil && a.Status == NotAssessed {
+		m.f("> **This image could not be assessed:** %s. No guideline can pass; the findings below cover only what could be read.\n\n", mdText(a.Reason))
+	}
+	if b := r.Baseline; b != nil && len(r.Suppressed) > 0 {
+		m.f("> **%d %s accepted by the baseline** %s (SHA-256 %s): listed under \"Accepted by the baseline\"; guidelines they would fail are marked pass with exceptions.\n\n",
+			len(r.Suppressed), plural(len(r.Suppressed), "finding", "findings"), mdCodeMax(b.File, false, mdMaxText), mdCode(b.SHA256, false))
+	}
 	m.f("- **SHA-256:** %s\n", mdCode(r.Image.SHA256, false))
 	m.f("- **Size:** %s (%d bytes)\n", humanSize(r.Image.Size), r.Image.Size)
 	m.f("- **Tool:** %s %s\n", mdText(r.Tool.Name), mdText(r.Tool.Version))
@@ -71,7 +77,16 @@ func (m *mdWriter) summary(r *Report) {
 		schema = SchemaVersion
 	}
 	m.f("- **Report schema:** %s\n", mdText(schema))
+	if a := r.Assessment; a != nil {
+		m.f("- **Assessment:** %s\n", mdText(assessmentLine(a)))
+	}
 	m.f("- **Verdict:** %s\n", verdict(r))
+	if n := len(r.Suppressed); n > 0 {
+		m.f("- **Accepted by the baseline:** %d %s (not counted above)\n", n, plural(n, "finding", "findings"))
+	}
+	if d := r.Disabled; d != nil {
+		m.f("- **Disabled rules:** %s (%d %s dropped)\n", mdCodeMax(strings.Join(d.Rules, ", "), false, mdMaxText), d.Findings, plural(d.Findings, "finding", "findings"))
+	}
 	m.f("- **Layers:** %s\n", layerSummary(r))
 	m.f("- **Components:** %d\n", len(r.Components))
 	if n := len(r.Analyzers.Failures); n > 0 {
@@ -186,6 +201,17 @@ func (m *mdWriter) components(r *Report) {
 		m.f("No components found.\n\n")
 		return
 	}
+	if db := r.VulnDB; db != nil {
+		m.f("Known vulnerabilities from the %s", mdText(db.Source))
+		if db.Summary != "" {
+			m.f(" (%s", mdText(db.Summary))
+			if db.DataDate != "" {
+				m.f(", data of %s", mdText(db.DataDate))
+			}
+			m.f(")")
+		}
+		m.f(", judged against the image's own evidence (VEX): only the applicable ones are counted.\n\n")
+	}
 	m.f("| Name | Version | Type | PURL | Known vulnerabilities | Paths |\n")
 	m.f("|---|---|---|---|---|---|\n")
 	for _, c := range r.Components {
@@ -198,14 +224,70 @@ func (m *mdWriter) components(r *Report) {
 			paths = append(paths, mdCodeMax(p, true, mdMaxText))
 		}
 		vulns := ""
-		if n := len(c.Vulnerabilities); n > 0 {
-			w := c.Vulnerabilities[0]
+		app, na := splitApplicable(c.Vulnerabilities)
+		if n := len(app); n > 0 {
+			w := app[0]
 			vulns = fmt.Sprintf("%d, worst %s (%s)", n, cell(w.ID), cell(w.Severity))
+		}
+		if len(na) > 0 {
+			if vulns != "" {
+				vulns += "; "
+			}
+			vulns += fmt.Sprintf("%d not applicable", len(na))
 		}
 		m.f("| %s | %s | %s | %s | %s | %s |\n",
 			cell(c.Name), cell(c.Version), cell(c.Type), cell(c.PURL), vulns, strings.Join(paths, ", "))
 	}
 	m.f("\n")
+	m.notApplicable(r)
+}
+
+// splitApplicable splits a component's vulnerabilities into those that
+// count (affected, under investigation) and those that do not, keeping
+// their order (worst first).
+func splitApplicable(vs []Vulnerability) (app, na []Vulnerability) {
+	for _, v := range vs {
+		if v.Applicable() {
+			app = append(app, v)
+		} else {
+			na = append(na, v)
+		}
+	}
+	return app, na
+}
+
+// notApplicable lists, folded, the vulnerabilities matched on a version
+// that the image shows do not apply (or a user VEX file accepted), each
+// with the reason and the evidence: shown, never hidden.
+func (m *mdWriter) notApplicable(r *Report) {
+	n := 0
+	for _, c := range r.Components {
+		_, na := splitApplicable(c.Vulnerabilities)
+		n += len(na)
+	}
+	if n == 0 {
+		return
+	}
+	m.f("<details><summary>Not applicable to this image: %d known vulnerabilit%s (the vulnerable code is not in the image, or a user VEX file accepted it)</summary>\n\n", n, plural(n, "y", "ies"))
+	m.f("| Component | Vulnerability | Severity | State | Why | Evidence |\n")
+	m.f("|---|---|---|---|---|---|\n")
+	for _, c := range r.Components {
+		_, na := splitApplicable(c.Vulnerabilities)
+		for _, v := range na {
+			a := v.Applicability
+			state := mdText(a.State)
+			if a.Justification != "" {
+				state += " (" + mdText(a.Justification) + ")"
+			}
+			ev := make([]string, 0, len(a.Evidence))
+			for _, e := range a.Evidence {
+				ev = append(ev, mdText(truncate(e, mdMaxEvidence)))
+			}
+			m.f("| %s | %s | %s | %s | %s | %s |\n", cell(c.Name+" "+c.Version), cell(v.ID), cell(v.Severity), state,
+				mdText(truncate(a.Detail, mdMaxEvidence)), strings.Join(ev, "; "))
+		}
+	}
+	m.f("\n</details>\n\n")
 }
 
 // cell renders a table cell: a code span, or nothing for an empty value.
@@ -270,6 +352,8 @@ func verdictLabel(v compliance.Verdict) string {
 		return "**FAIL**"
 	case compliance.Pass:
 		return "pass"
+	case compliance.PassWithExceptions:
+		return "**pass with exceptions** (accepted by baseline)"
 	case compliance.NeedsEvidence:
 		return "needs evidence"
 	default:
@@ -312,8 +396,8 @@ func (m *mdWriter) compliance(r *Report) {
 		for _, it := range c.Frameworks[fw] {
 			counts[it.Verdict]++
 		}
-		m.f("- **%s:** %d fail, %d pass, %d need evidence, %d not assessed (details in report.json)\n",
-			mdText(strings.ToUpper(fw)), counts[compliance.Fail], counts[compliance.Pass], counts[compliance.NeedsEvidence], counts[compliance.NotAssessed])
+		m.f("- **%s:** %d fail, %d pass with exceptions, %d pass, %d need evidence, %d not assessed (details in report.json)\n",
+			mdText(strings.ToUpper(fw)), counts[compliance.Fail], counts[compliance.PassWithExceptions], counts[compliance.Pass], counts[compliance.NeedsEvidence], counts[compliance.NotAssessed])
 	}
 	m.f("\n")
 }
@@ -354,6 +438,13 @@ func (m *mdWriter) guidelineDetails(r *Report) {
 				}
 			}
 			m.f("\n")
+		case compliance.PassWithExceptions:
+			m.f("### Guideline %s — %s: %s\n\n", mdText(it.ID), mdText(it.Title), verdictLabel(it.Verdict))
+			m.f("It would fail; these findings were accepted by the baseline (see \"Accepted by the baseline\"):\n\n")
+			for _, id := range it.Accepted {
+				m.f("- `%s`%s\n", mdText(id), acceptedWhy(r, id))
+			}
+			m.f("\n")
 		case compliance.NeedsEvidence:
 			if it.Needs == "" {
 				continue
@@ -369,4 +460,25 @@ func (m *mdWriter) guidelineDetails(r *Report) {
 			m.f("\n")
 		}
 	}
+}
+
+// assessmentLine renders the assessment for the summary.
+func assessmentLine(a *Assessment) string {
+	switch a.Status {
+	case NotAssessed:
+		return "NOT ASSESSED: " + a.Reason
+	case AssessedPartly:
+		return "partial: " + a.Reason
+	}
+	return "assessed (every layer unpacked and analysed)"
+}
+
+// acceptedWhy renders an accepted finding's rule, path and justification.
+func acceptedWhy(r *Report, id string) string {
+	for _, s := range r.Suppressed {
+		if s.Finding.ID == id {
+			return fmt.Sprintf(" %s at %s — %s", mdText(s.Finding.Rule), mdCode(s.Finding.Path, false), mdText(truncate(s.Justification, mdMaxText)))
+		}
+	}
+	return ""
 }

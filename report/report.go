@@ -34,7 +34,49 @@ type Report struct {
 	// BaselineProblems are baseline entries that expired or matched no
 	// finding.
 	BaselineProblems []string `json:"baseline_problems,omitempty"`
-	Stats            Stats    `json:"stats"`
+	// Baseline names the baseline file the scan applied (absent without).
+	Baseline *BaselineInfo `json:"baseline,omitempty"`
+	// Disabled records the rules the user disabled and how many findings
+	// that dropped (absent when none were disabled).
+	Disabled *Disabled `json:"disabled,omitempty"`
+	// Assessment says whether anything of the image could be assessed.
+	Assessment *Assessment `json:"assessment,omitempty"`
+	Stats      Stats       `json:"stats"`
+}
+
+// Assessment statuses.
+const (
+	// Assessed: every layer was unpacked and analysed.
+	Assessed = "assessed"
+	// AssessedPartly: some layers could not be fully unpacked.
+	AssessedPartly = "partial"
+	// NotAssessed: nothing of the image could be unpacked (empty, text,
+	// random or encrypted data, an unsupported container).
+	NotAssessed = "not-assessed"
+)
+
+// Assessment says whether the image could be assessed.
+type Assessment struct {
+	Status string `json:"status"`
+	// Reason says why the image was not (fully) assessed.
+	Reason string `json:"reason,omitempty"`
+}
+
+// BaselineInfo identifies the baseline a scan applied.
+type BaselineInfo struct {
+	// File is the baseline file's name (without folders).
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	// Entries in the file; Suppressed of them matched a finding.
+	Entries    int `json:"entries"`
+	Suppressed int `json:"suppressed"`
+}
+
+// Disabled records rules disabled by the user.
+type Disabled struct {
+	Rules []string `json:"rules"`
+	// Findings dropped because their rule was disabled.
+	Findings int `json:"findings"`
 }
 
 // SuppressedFinding is a finding accepted by the baseline.
@@ -53,6 +95,8 @@ type Tool struct {
 
 // Image describes the scanned file.
 type Image struct {
+	// Path is the image's file name as scanned, without the scanning
+	// machine's folders (the same as Name).
 	Path   string `json:"path"`
 	Name   string `json:"name"`
 	SHA256 string `json:"sha256"`
@@ -100,6 +144,34 @@ type Vulnerability struct {
 	CVSS     float64 `json:"cvss,omitempty"`
 	Fixed    string  `json:"fixed,omitempty"`
 	URL      string  `json:"url,omitempty"`
+	// Applicability says whether the image contains the vulnerable code
+	// (VEX), from the image's own evidence or a user VEX file.
+	Applicability *Applicability `json:"applicability,omitempty"`
+}
+
+// Applicable reports whether the vulnerability counts against its
+// component: affected, under investigation, or not judged.
+func (v Vulnerability) Applicable() bool {
+	return v.Applicability == nil || v.Applicability.State == "affected" || v.Applicability.State == "under_investigation"
+}
+
+// Applicability is the VEX analysis of one vulnerability of one component.
+type Applicability struct {
+	// State is the OpenVEX status: affected, not_affected,
+	// under_investigation or fixed.
+	State string `json:"state"`
+	// Justification is the OpenVEX justification of not_affected.
+	Justification string `json:"justification,omitempty"`
+	// Detail says why.
+	Detail string `json:"detail"`
+	// Evidence is what in the image the decision rests on.
+	Evidence []string `json:"evidence,omitempty"`
+	// Rule is the rules/vex rule that decided.
+	Rule string `json:"rule,omitempty"`
+	// Source is the rule's source, or the user VEX file.
+	Source string `json:"source,omitempty"`
+	// By is "fwaudit" or "user VEX FILE".
+	By string `json:"by"`
 }
 
 // VulnDB describes the vulnerability database a scan matched against.
@@ -109,12 +181,21 @@ type VulnDB struct {
 	Built   string `json:"built"`
 	Schema  string `json:"schema"`
 	Records int    `json:"records"`
+	// DataDate is the date of the data itself (YYYY-MM-DD): when the
+	// embedded feed was read from NVD, or a grype database was built.
+	DataDate string `json:"data_date,omitempty"`
+	// Summary names the feed and its size ("curated: 215 records for 22
+	// components").
+	Summary string `json:"summary,omitempty"`
 }
 
 // AnalyzerSummary says which analyzers ran and which failed.
 type AnalyzerSummary struct {
 	Ran      []string            `json:"ran"`
 	Failures []analyzers.Failure `json:"failures"`
+	// Coverage says, per check, what content it examined (compliance
+	// passes an item only when its checks examined something).
+	Coverage map[string]analyzers.Coverage `json:"coverage,omitempty"`
 }
 
 // Stats are timings and sizes. Timings are in milliseconds; they are the

@@ -235,9 +235,9 @@ func TestSchemaDescribesEveryField(t *testing.T) {
 	defs := schema["$defs"].(map[string]any)
 	objects := map[reflect.Type]map[string]any{reflect.TypeFor[Report](): schema}
 	for _, typ := range []reflect.Type{reflect.TypeFor[Tool](), reflect.TypeFor[Image](), reflect.TypeFor[extract.Layer](),
-		reflect.TypeFor[extract.Anomaly](), reflect.TypeFor[extract.Special](), reflect.TypeFor[extract.Link](),
+		reflect.TypeFor[extract.Anomaly](), reflect.TypeFor[extract.Special](), reflect.TypeFor[extract.Link](), reflect.TypeFor[extract.Protection](), reflect.TypeFor[extract.Identity](),
 		reflect.TypeFor[analyzers.Finding](), reflect.TypeFor[Component](), reflect.TypeFor[AnalyzerSummary](),
-		reflect.TypeFor[analyzers.Failure](), reflect.TypeFor[Stats](), reflect.TypeFor[Vulnerability](), reflect.TypeFor[VulnDB](), reflect.TypeFor[compliance.Result](), reflect.TypeFor[compliance.Item](), reflect.TypeFor[EOL](), reflect.TypeFor[SuppressedFinding]()} {
+		reflect.TypeFor[analyzers.Failure](), reflect.TypeFor[Stats](), reflect.TypeFor[Vulnerability](), reflect.TypeFor[Applicability](), reflect.TypeFor[VulnDB](), reflect.TypeFor[compliance.Result](), reflect.TypeFor[compliance.Item](), reflect.TypeFor[EOL](), reflect.TypeFor[SuppressedFinding](), reflect.TypeFor[analyzers.Coverage](), reflect.TypeFor[BaselineInfo](), reflect.TypeFor[Disabled](), reflect.TypeFor[Assessment]()} {
 		d, ok := defs[typ.Name()].(map[string]any)
 		if !ok {
 			t.Errorf("schema has no $defs/%s", typ.Name())

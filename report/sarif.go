@@ -15,6 +15,7 @@ import (
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/ruledoc"
 )
 
 // findings.sarif: SARIF 2.1.0 for GitHub code scanning and other SARIF
@@ -94,8 +95,81 @@ type sarifRuleInfo struct {
 	id         string
 	category   string
 	worst      analyzers.Severity
-	messages   []string
 	guidelines map[int]bool
+}
+
+// sarifDefaults are properties SARIF 2.1.0 gives a default value: written
+// with that value they say nothing (§3.27.9 kind "fail", §3.52.5 rank -1,
+// §3.50.2 enabled true, §3.50.3 level "warning" of a reporting
+// configuration, §3.14.x run language "en-US", newlineSequences, the
+// driver's contents, isComprehensive false; -1 for every index, id and
+// offset that was not set).
+var sarifDefaults = map[string]func(v any, parent map[string]any) bool{
+	"index":            isNum(-1),
+	"parentIndex":      isNum(-1),
+	"rank":             isNum(-1),
+	"id":               isNum(-1),
+	"byteOffset":       isNum(-1),
+	"charOffset":       isNum(-1),
+	"isComprehensive":  func(v any, _ map[string]any) bool { return v == false },
+	"enabled":          func(v any, _ map[string]any) bool { return v == true },
+	"language":         func(v any, _ map[string]any) bool { return v == "en-US" },
+	"newlineSequences": func(v any, _ map[string]any) bool { return fmt.Sprint(v) == "[\r\n \n]" },
+	"contents":         func(v any, _ map[string]any) bool { return fmt.Sprint(v) == "[localizedData nonLocalizedData]" },
+	"kind": func(v any, p map[string]any) bool {
+		_, isResult := p["ruleId"]
+		return isResult && v == "fail"
+	},
+}
+
+func isNum(n float64) func(any, map[string]any) bool {
+	return func(v any, _ map[string]any) bool { f, ok := v.(float64); return ok && f == n }
+}
+
+// pruneSARIF drops default-valued properties, empty arrays and empty
+// objects (after pruning), except a run's results: an empty results array
+// says the run found nothing.
+func pruneSARIF(v any, key string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			if d, ok := sarifDefaults[k]; ok && d(c, x) {
+				delete(x, k)
+				continue
+			}
+			// "level": "warning" is the default only of a reporting
+			// configuration; a result's level is kept
+			if key == "defaultConfiguration" && k == "level" && c == "warning" {
+				delete(x, k)
+				continue
+			}
+			p := pruneSARIF(c, k)
+			if p == nil && k != "results" {
+				delete(x, k)
+				continue
+			}
+			x[k] = p
+		}
+		if len(x) == 0 && key != "" {
+			return nil
+		}
+		return x
+	case []any:
+		out := x[:0]
+		for _, c := range x {
+			if p := pruneSARIF(c, key+"[]"); p != nil {
+				out = append(out, p)
+			}
+		}
+		if len(out) == 0 {
+			if key == "results" {
+				return []any{}
+			}
+			return nil
+		}
+		return out
+	}
+	return v
 }
 
 // WriteSARIF writes findings.sarif. The output is deterministic: rules are
@@ -134,11 +208,21 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	}
 	run.WithProperties(props)
 
+	// the findings and those accepted by the baseline (kept as results with
+	// an external suppression, so code scanning shows them as dismissed,
+	// never hides them)
+	all := make([]*analyzers.Finding, 0, len(r.Findings)+len(r.Suppressed))
+	for i := range r.Findings {
+		all = append(all, &r.Findings[i])
+	}
+	for i := range r.Suppressed {
+		all = append(all, &r.Suppressed[i].Finding)
+	}
+
 	// rules, sorted by id
 	infos := map[string]*sarifRuleInfo{}
 	var ids []string
-	for i := range r.Findings {
-		f := &r.Findings[i]
+	for _, f := range all {
 		ri := infos[f.Rule]
 		if ri == nil {
 			ri = &sarifRuleInfo{id: f.Rule, category: f.Category, worst: f.Severity, guidelines: map[int]bool{}}
@@ -151,9 +235,6 @@ func WriteSARIF(w io.Writer, r *Report) error {
 		if ri.category == "" {
 			ri.category = f.Category
 		}
-		if len(ri.messages) < 1 && f.Message != "" {
-			ri.messages = append(ri.messages, f.Message)
-		}
 		for _, g := range f.Guidelines {
 			ri.guidelines[g] = true
 		}
@@ -161,16 +242,15 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	sort.Strings(ids)
 	for _, id := range ids {
 		ri := infos[id]
+		// what the rule means comes from its own data (ruledoc), never
+		// from one finding: every alert of the rule shows the same text
+		doc := ruledoc.Lookup(id, ri.category)
 		rule := run.AddRule(id)
 		rule.WithName(ruleName(id))
-		short := strings.ReplaceAll(id, "-", " ")
-		if ri.category != "" {
-			short = ri.category + ": " + short
-		}
-		rule.WithShortDescription(sarif.NewMultiformatMessageString().WithText(truncate(quoteLine(short), 200)))
-		if len(ri.messages) > 0 {
-			rule.WithFullDescription(sarif.NewMultiformatMessageString().WithText(truncate(quoteLine(ri.messages[0]), 1000)))
-		}
+		rule.WithShortDescription(sarif.NewMultiformatMessageString().WithText(truncate(quoteLine(doc.Title), 200)))
+		rule.WithFullDescription(sarif.NewMultiformatMessageString().WithText(truncate(quoteLine(doc.Description), 1000)))
+		rule.WithHelp(sarif.NewMultiformatMessageString().WithText(doc.HelpText()).WithMarkdown(doc.HelpMarkdown()))
+		rule.WithHelpURI(doc.HelpURI())
 		rule.WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(ri.worst)))
 		rp := sarif.NewPropertyBag()
 		rp.AddTag("security")
@@ -193,11 +273,48 @@ func WriteSARIF(w io.Writer, r *Report) error {
 	for i := range r.Findings {
 		run.AddResult(sarifResult(run, &r.Findings[i], imageName))
 	}
+	for i := range r.Suppressed {
+		s := &r.Suppressed[i]
+		res := sarifResult(run, &s.Finding, imageName)
+		sup := sarif.NewSuppression().WithKind("external").WithStatus("accepted").
+			WithJustification(truncate(quoteLine(s.Justification), 1000))
+		sp := sarif.NewPropertyBag()
+		if r.Baseline != nil {
+			sp.Add("baseline", r.Baseline.File)
+			sp.Add("baselineSha256", r.Baseline.SHA256)
+		}
+		if s.Expires != "" {
+			sp.Add("expires", s.Expires)
+		}
+		if len(sp.Properties) > 0 {
+			sup.WithProperties(sp)
+		}
+		res.AddSuppression(sup)
+		run.AddResult(res)
+	}
+	if a := r.Assessment; a != nil && a.Status == NotAssessed {
+		// the image could not be assessed: say so where code scanning
+		// shows tool problems
+		inv := sarif.NewInvocation().WithExecutionSuccessful(true)
+		inv.AddToolExecutionNotification(sarif.NewNotification().WithLevel("error").
+			WithMessage(sarif.NewTextMessage(truncate(quoteLine("the image could not be assessed: "+a.Reason), 1000))))
+		run.AddInvocation(inv)
+	}
 	rep.AddRun(run)
 
-	// go-sarif writes with encoding/json (maps sorted, HTML escaped); we
+	// go-sarif writes every optional field with its default value (empty
+	// arrays, index -1, kind "fail", language "en-US", ...); pruneSARIF
+	// drops them, and encoding/json writes the rest with sorted keys. We
 	// indent it ourselves so the output ends with a newline.
 	raw, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return err
+	}
+	raw, err = json.Marshal(pruneSARIF(doc, ""))
 	if err != nil {
 		return err
 	}

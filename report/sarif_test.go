@@ -68,6 +68,9 @@ type sarifLog struct {
 					ID               string `json:"id"`
 					Name             string `json:"name"`
 					ShortDescription struct{ Text string }
+					FullDescription  struct{ Text string }
+					Help             struct{ Text, Markdown string }
+					HelpURI          string                 `json:"helpUri"`
 					Default          struct{ Level string } `json:"defaultConfiguration"`
 					Properties       map[string]any         `json:"properties"`
 				} `json:"rules"`
@@ -142,9 +145,21 @@ func TestSARIFValidAndMapped(t *testing.T) {
 		if i > 0 && run.Tool.Driver.Rules[i-1].ID > ru.ID {
 			t.Errorf("rules not sorted: %s after %s", ru.ID, run.Tool.Driver.Rules[i-1].ID)
 		}
-		if ru.Name == "" || ru.ShortDescription.Text == "" {
-			t.Errorf("rule %s without name or short description", ru.ID)
+		if ru.Name == "" || ru.ShortDescription.Text == "" || ru.FullDescription.Text == "" || ru.Help.Text == "" || ru.Help.Markdown == "" || ru.HelpURI == "" {
+			t.Errorf("rule %s without name, descriptions, help or helpUri: %+v", ru.ID, ru)
 		}
+		// the rule's meaning, never one finding's details
+		for _, f := range r.Findings {
+			if f.Rule == ru.ID && f.Message != "" && (strings.Contains(ru.FullDescription.Text, f.Message) || strings.Contains(ru.Help.Text, f.Message)) {
+				t.Errorf("rule %s describes itself with a finding's message %q", ru.ID, f.Message)
+			}
+		}
+	}
+	// documented rules take their text from the rule data
+	dp := run.Tool.Driver.Rules[rules["default-password"]]
+	if !strings.Contains(dp.ShortDescription.Text, "default password") || !strings.Contains(dp.FullDescription.Text, "dictionary") ||
+		!strings.Contains(dp.Help.Markdown, "**Fix:**") || !strings.HasSuffix(dp.HelpURI, "docs/rules.md#rule-default-password") {
+		t.Errorf("default-password descriptor not from its rule data: %+v", dp)
 	}
 	want := map[string]bool{}
 	for _, f := range r.Findings {
@@ -161,7 +176,7 @@ func TestSARIFValidAndMapped(t *testing.T) {
 	}{
 		{"default-password", "error", "9.5", []string{"security", "credentials", "CoP-1"}},
 		{"eol-component", "error", "8.0", []string{"security", "outdated-component", "CoP-3"}},
-		{"telnet-enabled", "warning", "5.5", []string{"security", "services", "CoP-6"}},
+		{"telnet-enabled", "", "5.5", []string{"security", "services", "CoP-6"}}, // "warning" is the default, not written
 		{"extraction-failed", "note", "3.0", []string{"security", "extraction-anomaly"}},
 		{"opaque-data", "note", "1.0", []string{"security", "extraction-anomaly"}},
 	} {

@@ -33,8 +33,14 @@ func WriteTable(w io.Writer, r *Report) error {
 		sha = sha[:16] + "…"
 	}
 	fmt.Fprintf(bw, "Image:      %s (%s, sha256 %s)\n", truncate(quoteLine(name), 80), humanSize(r.Image.Size), quoteLine(sha))
+	if a := r.Assessment; a != nil && a.Status != Assessed {
+		fmt.Fprintf(bw, "Assessment: %s\n", truncate(quoteLine(assessmentLine(a)), 300))
+	}
 	fmt.Fprintf(bw, "Layers:     %s\n", layerSummary(r))
 	fmt.Fprintf(bw, "Findings:   %s\n", verdict(r))
+	if n := len(r.Suppressed); n > 0 {
+		fmt.Fprintf(bw, "Accepted:   %d %s accepted by the baseline (see report.md)\n", n, plural(n, "finding", "findings"))
+	}
 	if n := len(r.Analyzers.Failures); n > 0 {
 		fmt.Fprintf(bw, "Failed:     %d %s:", n, plural(n, "analyzer", "analyzers"))
 		for _, f := range r.Analyzers.Failures {

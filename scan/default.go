@@ -10,6 +10,7 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers/certificates"
 	"github.com/fwaudit/fwaudit/analyzers/credentials"
 	"github.com/fwaudit/fwaudit/analyzers/eol"
+	"github.com/fwaudit/fwaudit/analyzers/integrity"
 	"github.com/fwaudit/fwaudit/analyzers/keys"
 	"github.com/fwaudit/fwaudit/analyzers/services"
 	"github.com/fwaudit/fwaudit/analyzers/tokens"
@@ -73,6 +74,7 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 		tokens.New(),
 		transport.New(),
 		eol.New(date, eol.Policy{StaleYears: r.StaleYears}),
+		integrity.New(),
 	}, nil
 }
 

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"bytes"
 	"context"
 	"debug/elf"
 	"fmt"
@@ -20,8 +19,6 @@ import (
 	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
 	"github.com/anchore/syft/syft/cpe"
 	"github.com/anchore/syft/syft/file"
-	"github.com/anchore/syft/syft/format/cyclonedxjson"
-	"github.com/anchore/syft/syft/format/spdxjson"
 	"github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/pkg/cataloger/binary"
 	"github.com/anchore/syft/syft/sbom"
@@ -135,23 +132,17 @@ func BuildSBOM(ctx context.Context, image string, res *extract.Result, fw []comp
 		return comps[i].Type < comps[j].Type
 	})
 	docs := map[string][]byte{}
-	cdx, err := cyclonedxjson.NewFormatEncoderWithConfig(cyclonedxjson.EncoderConfig{Version: "1.6", Pretty: true})
+	g := newGraph(subjectOf(image, res), res.Layers, comps)
+	b1, err := encodeCycloneDX(merged, g)
 	if err != nil {
 		return comps, docs, &merged, err
 	}
-	spdx, err := spdxjson.NewFormatEncoderWithConfig(spdxjson.EncoderConfig{Version: "2.3", Pretty: true})
+	b2, err := encodeSPDX(merged, g)
 	if err != nil {
 		return comps, docs, &merged, err
 	}
-	var b1, b2 bytes.Buffer
-	if err := cdx.Encode(&b1, merged); err != nil {
-		return comps, docs, &merged, err
-	}
-	if err := spdx.Encode(&b2, merged); err != nil {
-		return comps, docs, &merged, err
-	}
-	docs["sbom.cdx.json"] = b1.Bytes()
-	docs["sbom.spdx.json"] = b2.Bytes()
+	docs["sbom.cdx.json"] = b1
+	docs["sbom.spdx.json"] = b2
 	if len(errs) > 0 {
 		return comps, docs, &merged, fmt.Errorf("syft: %s", strings.Join(errs, "; "))
 	}

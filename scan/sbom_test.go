@@ -94,8 +94,15 @@ type cdxDoc struct {
 		PURL    string `json:"purl"`
 		CPE     string `json:"cpe"`
 	} `json:"components"`
+	SerialNumber    string `json:"serialNumber"`
 	Vulnerabilities []struct {
-		ID      string `json:"id"`
+		ID       string `json:"id"`
+		BOMRef   string `json:"bom-ref"`
+		Analysis *struct {
+			State         string `json:"state"`
+			Justification string `json:"justification"`
+			Detail        string `json:"detail"`
+		} `json:"analysis"`
 		Ratings []struct {
 			Severity string  `json:"severity"`
 			Score    float64 `json:"score"`
@@ -153,9 +160,22 @@ func checkDocs(t *testing.T, docs map[string][]byte, wantVulns bool) cdxDoc {
 	for _, c := range d.Components {
 		refs[c.BOMRef] = true
 	}
+	ids := map[string]bool{}
 	for _, v := range d.Vulnerabilities {
-		if len(v.Affects) != 1 || !refs[v.Affects[0].Ref] {
-			t.Errorf("vulnerability %s affects %+v, not a component of the document", v.ID, v.Affects)
+		if ids[v.ID] {
+			t.Errorf("vulnerability %s listed twice (want one entry per CVE)", v.ID)
+		}
+		ids[v.ID] = true
+		if v.BOMRef != "vulnerability:"+v.ID {
+			t.Errorf("vulnerability %s has bom-ref %q", v.ID, v.BOMRef)
+		}
+		if len(v.Affects) == 0 {
+			t.Errorf("vulnerability %s affects nothing", v.ID)
+		}
+		for _, a := range v.Affects {
+			if !refs[a.Ref] {
+				t.Errorf("vulnerability %s affects %+v, not a component of the document", v.ID, a)
+			}
 		}
 		if len(v.Ratings) == 0 || v.Ratings[0].Severity == "" {
 			t.Errorf("vulnerability %s has no rating", v.ID)
@@ -246,7 +266,13 @@ func TestSBOMSchemasWR841N(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for _, v := range d.Vulnerabilities {
-		got[byRef[v.Affects[0].Ref]+" "+v.ID] = true
+		for _, a := range v.Affects {
+			got[byRef[a.Ref]+" "+v.ID] = true
+		}
+		// every vulnerability carries its analysis
+		if v.Analysis == nil || v.Analysis.State == "" || v.Analysis.Detail == "" {
+			t.Errorf("vulnerability %s without analysis: %+v", v.ID, v.Analysis)
+		}
 	}
 	for k := range want {
 		if !got[k] {
@@ -261,7 +287,7 @@ func TestSBOMSchemasWR841N(t *testing.T) {
 	// dropbear 2012.55: CVE-2016-7406 is critical, fixed in 2016.74
 	found := false
 	for _, v := range d.Vulnerabilities {
-		if v.ID != "CVE-2016-7406" || byRef[v.Affects[0].Ref] != "dropbear" {
+		if v.ID != "CVE-2016-7406" || len(v.Affects) != 1 || byRef[v.Affects[0].Ref] != "dropbear" {
 			continue
 		}
 		found = true
@@ -366,7 +392,7 @@ func TestSBOMOpkgLayer(t *testing.T) {
 	if onFW == 0 {
 		t.Fatalf("no match on busybox 1.01 from the embedded feed: %+v", ms)
 	}
-	vd, err := VulnsCycloneDX(merged, ms)
+	vd, err := VulnsCycloneDX(merged, ms, VulnsMeta{ImageSHA256: strings.Repeat("ab", 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,14 +426,14 @@ func TestVulnsCycloneDXUnknownPackage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := VulnsCycloneDX(merged, []vulns.Match{{Component: "ghost", Version: "1", ID: "CVE-2020-0001", Severity: "high", CVSS: 7.5, Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}})
+	out, err := VulnsCycloneDX(merged, []vulns.Match{{Component: "ghost", Version: "1", ID: "CVE-2020-0001", Severity: "high", CVSS: 7.5, Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}}, VulnsMeta{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := decodeCDX(t, out); len(d.Vulnerabilities) != 0 {
 		t.Errorf("vulnerabilities %+v", d.Vulnerabilities)
 	}
-	if _, err := VulnsCycloneDX(nil, nil); err == nil {
+	if _, err := VulnsCycloneDX(nil, nil, VulnsMeta{}); err == nil {
 		t.Error("nil SBOM accepted")
 	}
 }
@@ -464,7 +490,7 @@ func BenchmarkScanWR841N(b *testing.B) {
 			b.Fatal(err)
 		}
 		t5 := time.Now()
-		if _, err := VulnsCycloneDX(merged, ms); err != nil {
+		if _, err := VulnsCycloneDX(merged, ms, VulnsMeta{ImageSHA256: strings.Repeat("ab", 32)}); err != nil {
 			b.Fatal(err)
 		}
 		t6 := time.Now()

@@ -1,6 +1,9 @@
-// Package scan wires the pipeline: extract the image, run the analyzers in
-// parallel, build the SBOM and assemble the report. cmd/fwaudit only parses
-// flags and calls it.
+// Package scan is the one pipeline every caller runs (fwaudit scan, fleet
+// workers, tests): extract the image, run the analyzers in parallel, enrich
+// the components (SBOM identity, vulnerabilities, end-of-life), filter
+// (disabled rules, baseline), judge compliance once, apply the gate and
+// write the outputs. cmd/fwaudit only parses flags, calls Run and maps the
+// outcome to an exit code.
 package scan
 
 import (
@@ -8,14 +11,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/components"
+	"github.com/fwaudit/fwaudit/baseline"
 	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/vex"
 	"github.com/fwaudit/fwaudit/vulns"
 )
 
@@ -42,13 +48,39 @@ type Options struct {
 	SkipVulns bool
 	// Vulns selects the vulnerability database.
 	Vulns vulns.Options
+	// VEXFiles are the user's OpenVEX files (--vex): their statements
+	// (a CVE not_affected with a justification, or fixed) override
+	// fwaudit's own applicability analysis and are shown as such.
+	VEXFiles []string
+	// ScanDate dates vex.openvex.json and vulns.cdx.json (zero: today).
+	ScanDate time.Time
 	// Progress receives extraction events.
 	Progress func(extract.Event)
 	// Stage is called as each stage starts ("extract", "analyze", "sbom").
 	Stage func(string)
+
+	// DisableRules drops the findings of these rules (config.RuleDisabled
+	// patterns); the report records the rules and how many were dropped.
+	DisableRules []string
+	// Baseline accepts findings: they move to the report's suppressed list,
+	// stay visible in every output, and make the items they would fail
+	// pass-with-exceptions instead of pass.
+	Baseline *baseline.File
+	// Today decides baseline expiry; zero means now.
+	Today time.Time
+	// Gate decides Result.Gate.
+	Gate Gate
+	// OutDir, when set, receives the Outputs (DefaultOutputs when nil),
+	// written without following links that stand in it. OutSub is a folder
+	// inside OutDir to write into instead (one per image of several).
+	OutDir  string
+	OutSub  string
+	Outputs []string
 }
 
-// Result is a finished scan: the report and the SBOM documents.
+// Result is a finished scan: the final report (filtered, with its one
+// compliance judgement), the SBOM documents, the gate's decision and the
+// files written.
 type Result struct {
 	Report *report.Report
 	// SBOM holds the encoded SBOMs by file name (sbom.cdx.json,
@@ -56,10 +88,20 @@ type Result struct {
 	SBOM map[string][]byte
 	// WorkDir is where the layers are (removed unless KeepWorkDir).
 	WorkDir string
+	// Gate is the gate's decision on the report.
+	Gate GateResult
+	// Files are the names written into the output folder, sorted.
+	Files []string
+	// OutDir is the folder they were written to.
+	OutDir string
 }
 
-// Run scans one image. An error means the image could not be read at all.
+// Run scans one image. An error means the image could not be read at all,
+// the scan was cancelled, or the outputs could not be written.
 func Run(ctx context.Context, image string, opt Options) (*Result, error) {
+	if err := CheckOutputs(opt.Outputs); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	if opt.Jobs < 1 {
 		opt.Jobs = 2
@@ -71,6 +113,14 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 		if opt.Stage != nil {
 			opt.Stage(s)
 		}
+	}
+	var users []*vex.User
+	for _, p := range opt.VEXFiles {
+		u, err := vex.LoadUser(p)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
 	}
 	work := opt.WorkDir
 	if work == "" {
@@ -99,6 +149,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	stage("analyze")
 	t0 := time.Now()
 	target := analyzers.NewTarget(res.Layers)
+	unpacked := fileSystemUnpacked(res.Layers)
 	if len(target.Files()) == 0 && len(res.Layers) > 0 {
 		// nothing unpacked: a bare binary or an unknown container; let the
 		// analyzers read the image itself
@@ -128,6 +179,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	}
 	applyEOL(comps, findings)
 	var dbInfo *report.VulnDB
+	matched := false
 	if !opt.SkipVulns && merged != nil {
 		stage("vulns")
 		ms, info, err := vulns.MatchSBOM(ctx, merged, opt.Vulns)
@@ -135,43 +187,53 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 			out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulns", Error: err.Error()})
 		} else {
 			out.Ran = append(out.Ran, "vulns")
-			dbInfo = &report.VulnDB{Source: info.Source, Path: info.Path, Built: info.Built.UTC().Format(time.RFC3339), Schema: info.Schema, Records: info.Records}
-			findings = append(findings, applyMatches(comps, ms)...)
+			matched = true
+			dbInfo = &report.VulnDB{Source: info.Source, Path: info.Path, Built: info.Built.UTC().Format(time.RFC3339), Schema: info.Schema, Records: info.Records, Summary: info.Summary}
+			if !info.DataDate.IsZero() {
+				dbInfo.DataDate = info.DataDate.UTC().Format("2006-01-02")
+			}
+			// applicability of every match, from the image's own evidence
+			// and the user's VEX files
+			an, _ := analyze(target, comps, ms, users)
+			findings = append(findings, applyMatches(comps, ms, an)...)
 			analyzers.SortFindings(findings)
-			// the SBOM with its vulnerabilities, as grype's CycloneDX
-			// presenter writes it
-			if doc, err := VulnsCycloneDX(merged, ms); err != nil {
+			date := opt.ScanDate
+			if date.IsZero() {
+				date = time.Now().UTC()
+			}
+			if sboms == nil {
+				sboms = map[string][]byte{}
+			}
+			// the SBOM with its vulnerabilities and their analysis, as
+			// grype's CycloneDX presenter writes it, and the OpenVEX
+			// document of the same decisions
+			if doc, err := VulnsCycloneDX(merged, ms, VulnsMeta{ImageSHA256: res.SHA256, Date: date, Analyses: an}); err != nil {
 				out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulns", Error: err.Error()})
 			} else {
-				if sboms == nil {
-					sboms = map[string][]byte{}
-				}
 				sboms["vulns.cdx.json"] = doc
+			}
+			if doc, err := vex.OpenVEX(vex.Document{ImageSHA256: res.SHA256, ImageName: filepath.Base(image), Date: date, Tool: "fwaudit " + Version}, vexItems(ms, comps, an)); err != nil {
+				out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "vulns", Error: err.Error()})
+			} else if doc != nil {
+				sboms["vex.openvex.json"] = doc
 			}
 		}
 	}
 	sbomDur := time.Since(t1)
 
-	stage("compliance")
-	var failed []string
-	for _, f := range out.Failures {
-		failed = append(failed, f.Analyzer)
-	}
-	verdicts := compliance.Evaluate(compliance.Input{
-		Findings: findings, Ran: out.Ran, Failed: failed, Layers: res.Layers,
-		Threshold: opt.ComplianceThreshold, Hints: compliance.FindHints(target),
-	}, nil)
-
+	findings, dropped := dropDisabled(findings, opt.DisableRules)
 	rep := &report.Report{
 		Schema:     report.SchemaVersion,
 		Tool:       report.Tool{Name: "fwaudit", Version: Version},
-		Image:      report.Image{Path: image, Name: filepath.Base(image), SHA256: res.SHA256, Size: res.Size},
+		Image:      report.Image{Path: filepath.Base(image), Name: filepath.Base(image), SHA256: res.SHA256, Size: res.Size},
 		Layers:     res.Layers,
 		Findings:   findings,
 		Components: comps,
-		Analyzers:  report.AnalyzerSummary{Ran: out.Ran, Failures: out.Failures},
+		Analyzers:  report.AnalyzerSummary{Ran: out.Ran, Failures: out.Failures, Coverage: coverage(out.Coverage, comps, matched)},
 		VulnDB:     dbInfo,
-		Compliance: &verdicts,
+	}
+	if len(opt.DisableRules) > 0 {
+		rep.Disabled = &report.Disabled{Rules: slices.Clone(opt.DisableRules), Findings: dropped}
 	}
 	if rep.Findings == nil {
 		rep.Findings = []analyzers.Finding{}
@@ -186,6 +248,38 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 		rep.Analyzers.Ran = []string{}
 	}
 	sort.Strings(rep.Analyzers.Ran)
+	if opt.Baseline != nil {
+		today := opt.Today
+		if today.IsZero() {
+			today = time.Now().UTC()
+		}
+		o := baseline.Apply(rep, opt.Baseline, today)
+		rep.Baseline = &report.BaselineInfo{File: opt.Baseline.Name, SHA256: opt.Baseline.SHA256,
+			Entries: len(opt.Baseline.Entries), Suppressed: o.Suppressed}
+	}
+
+	stage("compliance")
+	as := assess(res.Layers, unpacked)
+	rep.Assessment = &as
+	var failed []string
+	for _, f := range out.Failures {
+		failed = append(failed, f.Analyzer)
+	}
+	var accepted []analyzers.Finding
+	for _, s := range rep.Suppressed {
+		accepted = append(accepted, s.Finding)
+	}
+	unassessable := ""
+	if as.Status == report.NotAssessed {
+		unassessable = as.Reason
+	}
+	verdicts := compliance.Evaluate(compliance.Input{
+		Findings: rep.Findings, Accepted: accepted, Ran: out.Ran, Failed: failed, Layers: res.Layers,
+		Threshold: opt.ComplianceThreshold, Hints: compliance.FindHints(target),
+		Coverage: rep.Analyzers.Coverage, Unassessable: unassessable,
+	}, nil)
+	rep.Compliance = &verdicts
+
 	rep.Stats = report.Stats{
 		ExtractMS:    extractDur.Milliseconds(),
 		AnalyzeMS:    analyzeDur.Milliseconds(),
@@ -200,10 +294,53 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	for _, tm := range out.Timings {
 		rep.Stats.AnalyzerMS[tm.Analyzer] = tm.Duration.Milliseconds()
 	}
-	for _, f := range findings {
+	for _, f := range rep.Findings {
 		rep.Stats.FindingCount[string(f.Severity)]++
 	}
-	return &Result{Report: rep, SBOM: sboms, WorkDir: work}, ctx.Err()
+	result := &Result{Report: rep, SBOM: sboms, WorkDir: work, Gate: opt.Gate.Decide(rep)}
+	if err := ctx.Err(); err != nil {
+		return result, err
+	}
+	if opt.OutDir != "" {
+		outputs := opt.Outputs
+		if outputs == nil {
+			outputs = DefaultOutputs
+		}
+		files, err := Render(rep, sboms, outputs)
+		if err != nil {
+			return result, err
+		}
+		if result.Files, err = WriteFiles(opt.OutDir, opt.OutSub, files); err != nil {
+			return result, err
+		}
+		result.OutDir = filepath.Join(opt.OutDir, opt.OutSub)
+	}
+	return result, nil
+}
+
+// coverage completes the analyzers' coverage with the enrichment stages:
+// components (the components found) and vulns (the components matched).
+func coverage(cov map[string]analyzers.Coverage, comps []report.Component, matched bool) map[string]analyzers.Coverage {
+	out := make(map[string]analyzers.Coverage, len(cov)+2)
+	for k, v := range cov {
+		out[k] = v
+	}
+	var names []string
+	for _, c := range comps {
+		names = append(names, c.Name+" "+c.Version)
+	}
+	sort.Strings(names)
+	ex := names
+	if len(ex) > analyzers.MaxCoverageExamples {
+		ex = ex[:analyzers.MaxCoverageExamples]
+	}
+	out["components"] = analyzers.Coverage{Examined: len(comps), Examples: slices.Clone(ex), What: "software components"}
+	if matched {
+		out["vulns"] = analyzers.Coverage{Examined: len(comps), Examples: slices.Clone(ex), What: "software components to match"}
+	} else {
+		out["vulns"] = analyzers.Coverage{What: "software components to match"}
+	}
+	return out
 }
 
 // LayerFindings turns extraction anomalies and failed layers into findings,

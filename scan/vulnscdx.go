@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/CycloneDX/cyclonedx-go"
 	grypecdx "github.com/anchore/grype/grype/presenter/cyclonedx"
@@ -12,22 +13,47 @@ import (
 	"github.com/anchore/syft/syft/format/common/cyclonedxhelpers"
 	"github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
+	"github.com/google/uuid"
 
+	"github.com/fwaudit/fwaudit/vex"
 	"github.com/fwaudit/fwaudit/vulns"
 )
 
+// VulnsMeta is what vulns.cdx.json needs besides the SBOM and matches.
+type VulnsMeta struct {
+	// ImageSHA256 (hex) and Date (the scan date) make the serial number
+	// and timestamp: the same scan gives the same document.
+	ImageSHA256 string
+	Date        time.Time
+	// Analyses are the applicability decisions by matchKey.
+	Analyses map[string]vex.Analysis
+}
+
 // VulnsCycloneDX encodes the SBOM with its vulnerabilities as a CycloneDX
-// 1.6 JSON document (vulns.cdx.json), the way grype's CycloneDX presenter
-// writes one: the components as syft encodes them, then one vulnerability
-// per match and affected package, rendered by grype's own
+// 1.6 JSON document (vulns.cdx.json): the components as syft encodes them,
+// then one vulnerability per CVE, rendered by grype's own
 // presenter/cyclonedx.NewVulnerability (ratings, source, advisories,
-// affected and fixed versions). Each vulnerability's affects[].ref is the
-// bom-ref of the component it was matched on.
-func VulnsCycloneDX(s *sbom.SBOM, ms []vulns.Match) ([]byte, error) {
+// fixed versions), whose affects[] lists every component it was matched on
+// (by bom-ref) with the version's status (affected, unaffected, unknown)
+// from the applicability analysis, and whose analysis (state,
+// justification, detail) sums it up: exploitable if any component is
+// affected, in_triage if any is under investigation, else not_affected
+// (or resolved). The serial number, timestamp and vulnerability bom-refs
+// derive from the image hash, the scan date and the CVE id.
+func VulnsCycloneDX(s *sbom.SBOM, ms []vulns.Match, meta VulnsMeta) ([]byte, error) {
 	if s == nil {
 		return nil, fmt.Errorf("vulns.cdx.json: no SBOM")
 	}
 	bom := cyclonedxhelpers.ToFormatModel(*s)
+	day := meta.Date.UTC()
+	if day.IsZero() {
+		day = time.Now().UTC()
+	}
+	day = time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	bom.SerialNumber = uuid.NewSHA1(uuid.NameSpaceURL, []byte("fwaudit:vulns.cdx.json:"+meta.ImageSHA256+":"+day.Format("2006-01-02"))).URN()
+	if bom.Metadata != nil {
+		bom.Metadata.Timestamp = day.Format(time.RFC3339)
+	}
 	// packages by name and version, for the bom-refs the matches affect
 	byKey := map[string][]pkg.Package{}
 	if s.Artifacts.Packages != nil {
@@ -36,7 +62,14 @@ func VulnsCycloneDX(s *sbom.SBOM, ms []vulns.Match) ([]byte, error) {
 			byKey[k] = append(byKey[k], p)
 		}
 	}
-	list := make([]cyclonedx.Vulnerability, 0, len(ms))
+	type entry struct {
+		v      cyclonedx.Vulnerability
+		affect map[string]cyclonedx.Affects
+		states []string // per component: "name version: state - detail"
+		an     []vex.Analysis
+	}
+	byID := map[string]*entry{}
+	var order []string
 	for _, m := range ms {
 		ps := byKey[m.Component+"\x00"+m.Version]
 		if m.PURL != "" {
@@ -57,26 +90,67 @@ func VulnsCycloneDX(s *sbom.SBOM, ms []vulns.Match) ([]byte, error) {
 			// point affects[].ref at
 			continue
 		}
+		a, judged := meta.Analyses[matchKey(m.Component, m.Version, m.ID)]
+		e := byID[m.ID]
 		for _, p := range ps {
 			v, err := grypecdx.NewVulnerability(presenterMatch(m, p))
 			if err != nil {
 				return nil, fmt.Errorf("vulns.cdx.json: %s: %w", m.ID, err)
 			}
-			// no advisories: leave the key out rather than write []
-			if v.Advisories != nil && len(*v.Advisories) == 0 {
-				v.Advisories = nil
+			if v.Affects == nil || len(*v.Affects) == 0 {
+				return nil, fmt.Errorf("vulns.cdx.json: %s: no affected component", m.ID)
 			}
-			list = append(list, v)
+			ref := (*v.Affects)[0].Ref
+			if e == nil {
+				// no advisories: leave the key out rather than write []
+				if v.Advisories != nil && len(*v.Advisories) == 0 {
+					v.Advisories = nil
+				}
+				v.BOMRef = "vulnerability:" + m.ID
+				e = &entry{v: v, affect: map[string]cyclonedx.Affects{}}
+				byID[m.ID] = e
+				order = append(order, m.ID)
+			}
+			status := cyclonedx.VulnerabilityStatusAffected
+			if judged {
+				switch a.State {
+				case vex.NotAffected, vex.Fixed:
+					status = cyclonedx.VulnerabilityStatusNotAffected
+				case vex.UnderInvestigation:
+					status = cyclonedx.VulnerabilityStatusUnknown
+				}
+			}
+			e.affect[ref] = cyclonedx.Affects{Ref: ref, Range: &[]cyclonedx.AffectedVersions{{Version: p.Version, Status: status}}}
+		}
+		if judged {
+			line := fmt.Sprintf("%s %s: %s - %s", m.Component, m.Version, a.State, a.Detail)
+			if len(a.Evidence) > 0 {
+				line += " (evidence: " + strings.Join(a.Evidence, "; ") + ")"
+			}
+			e.states = append(e.states, line)
+			e.an = append(e.an, a)
 		}
 	}
-	sort.SliceStable(list, func(i, j int) bool {
-		a, b := list[i], list[j]
-		ra, rb := (*a.Affects)[0].Ref, (*b.Affects)[0].Ref
-		if ra != rb {
-			return ra < rb
+	sort.Slice(order, func(i, j int) bool { return idLessCDX(order[i], order[j]) })
+	list := make([]cyclonedx.Vulnerability, 0, len(order))
+	for _, id := range order {
+		e := byID[id]
+		refs := make([]string, 0, len(e.affect))
+		for r := range e.affect {
+			refs = append(refs, r)
 		}
-		return idLessCDX(a.ID, b.ID)
-	})
+		sort.Strings(refs)
+		affects := make([]cyclonedx.Affects, 0, len(refs))
+		for _, r := range refs {
+			affects = append(affects, e.affect[r])
+		}
+		e.v.Affects = &affects
+		if len(e.an) > 0 {
+			sort.Strings(e.states)
+			e.v.Analysis = cdxAnalysis(e.an, strings.Join(e.states, "\n"))
+		}
+		list = append(list, e.v)
+	}
 	bom.Vulnerabilities = &list
 	var buf bytes.Buffer
 	enc := cyclonedx.NewBOMEncoder(&buf, cyclonedx.BOMFileFormatJSON)
@@ -86,6 +160,53 @@ func VulnsCycloneDX(s *sbom.SBOM, ms []vulns.Match) ([]byte, error) {
 		return nil, fmt.Errorf("vulns.cdx.json: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// cdxAnalysis sums up the analyses of one CVE over its components.
+func cdxAnalysis(as []vex.Analysis, detail string) *cyclonedx.VulnerabilityAnalysis {
+	state := cyclonedx.IASNotAffected
+	rank := 0
+	just := ""
+	for _, a := range as {
+		switch a.State {
+		case vex.Affected:
+			if rank < 3 {
+				state, rank = cyclonedx.IASExploitable, 3
+			}
+		case vex.UnderInvestigation:
+			if rank < 2 {
+				state, rank = cyclonedx.IASInTriage, 2
+			}
+		case vex.Fixed:
+			if rank < 1 {
+				state, rank = cyclonedx.IASResolved, 1
+			}
+		case vex.NotAffected:
+			if just == "" {
+				just = a.Justification
+			}
+		}
+	}
+	out := &cyclonedx.VulnerabilityAnalysis{State: state, Detail: detail}
+	if state == cyclonedx.IASNotAffected {
+		out.Justification = cdxJustification(just)
+	}
+	return out
+}
+
+// cdxJustification maps an OpenVEX justification to CycloneDX's.
+func cdxJustification(j string) cyclonedx.ImpactAnalysisJustification {
+	switch j {
+	case "vulnerable_code_not_present", "component_not_present":
+		return cyclonedx.IAJCodeNotPresent
+	case "vulnerable_code_not_in_execute_path":
+		return cyclonedx.IAJCodeNotReachable
+	case "vulnerable_code_cannot_be_controlled_by_adversary":
+		return cyclonedx.IAJRequiresEnvironment
+	case "inline_mitigations_already_exist":
+		return cyclonedx.IAJProtectedByMitigatingControl
+	}
+	return ""
 }
 
 // presenterMatch rebuilds the part of grype's presenter model that

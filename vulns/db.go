@@ -49,12 +49,40 @@ type DBInfo struct {
 	// Digest is the embedded feed's digest a compiled feed was built from
 	// ("" for other databases).
 	Digest string `json:"digest,omitempty"`
+	// DataDate is the date of the data itself: when the embedded feed's
+	// records were read from NVD, or, for a grype database, when it was
+	// built from its sources (not when fwaudit's cache was written).
+	DataDate time.Time `json:"data_date"`
+	// Summary names the feed and its size: "curated: 215 records for 22
+	// components" for the embedded feed, "grype database: N records from
+	// P providers" otherwise.
+	Summary string `json:"summary"`
 }
 
 // String is a one-line description ("embedded feed: 215 records, built
 // 2026-11-21T10:00:00Z, /root/.cache/fwaudit/vulndb/embedded/6/vulnerability.db").
 func (d DBInfo) String() string {
-	return fmt.Sprintf("%s: %d records, built %s, %s", d.Source, d.Records, d.Built.UTC().Format(time.RFC3339), d.Path)
+	s := fmt.Sprintf("%s: %d records, built %s, %s", d.Source, d.Records, d.Built.UTC().Format(time.RFC3339), d.Path)
+	if d.Summary != "" {
+		s += fmt.Sprintf("\n%s, data of %s", d.Summary, d.DataDate.UTC().Format("2006-01-02"))
+	}
+	return s
+}
+
+// FeedSummary is the embedded feed's size: "curated: N records for M
+// components" (records that can match, and distinct CPE products).
+func FeedSummary(f *feed.Feed) string {
+	n := 0
+	products := map[string]bool{}
+	for _, v := range f.Vulnerabilities {
+		if len(v.Affected) > 0 {
+			n++
+		}
+		for _, a := range v.Affected {
+			products[a.Vendor+":"+a.Product] = true
+		}
+	}
+	return fmt.Sprintf("curated: %d records for %d components", n, len(products))
 }
 
 // defaultCacheDir is fwaudit's cache directory ($XDG_CACHE_HOME/fwaudit).
@@ -238,10 +266,15 @@ func openDir(dir string) (v6.Reader, DBInfo, error) {
 		}
 		info.Schema = fmt.Sprintf("%d.%d.%d", m.Model, m.Revision, m.Addition)
 	}
+	nprov := 0
 	if ps, err := r.AllProviders(); err == nil {
+		nprov = len(ps)
 		for _, p := range ps {
 			if p.ID == ProviderID && p.Processor == ProviderProcessor {
 				info.Digest = p.InputDigest
+				if p.DateCaptured != nil {
+					info.DataDate = p.DateCaptured.UTC()
+				}
 			}
 		}
 	}
@@ -250,6 +283,16 @@ func openDir(dir string) (v6.Reader, DBInfo, error) {
 		if err := g.GetDB().Model(&v6.VulnerabilityHandle{}).Count(&n).Error; err == nil {
 			info.Records = int(n)
 		}
+	}
+	if info.Digest != "" {
+		if f, err := feed.Default(); err == nil && info.Digest == feed.Digest() {
+			info.Summary = FeedSummary(f)
+		} else {
+			info.Summary = fmt.Sprintf("curated (an older fwaudit feed): %d records", info.Records)
+		}
+	} else {
+		info.DataDate = info.Built
+		info.Summary = fmt.Sprintf("grype database: %d records from %d providers", info.Records, nprov)
 	}
 	return r, info, nil
 }

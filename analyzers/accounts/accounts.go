@@ -96,6 +96,9 @@ func New(opts Options) analyzers.Analyzer {
 
 func (a *analyzer) Name() string { return "accounts" }
 
+// Examines implements analyzers.Scoped.
+func (*analyzer) Examines() string { return "account databases" }
+
 // acctFile is one parsed account file.
 type acctFile struct {
 	f       analyzers.File
@@ -156,6 +159,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		if af == nil {
 			continue
 		}
+		t.Examined("accounts", "account databases", f)
 		files = append(files, af)
 	}
 

@@ -77,6 +77,9 @@ func New(scanDate time.Time) analyzers.Analyzer { return analyzer{date: scanDate
 
 func (analyzer) Name() string { return "certificates" }
 
+// Examines implements analyzers.Scoped.
+func (analyzer) Examines() string { return "text and DER files searched for certificates" }
+
 type cert struct {
 	f    analyzers.File
 	text bool
@@ -118,6 +121,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			unread = append(unread, f.Path)
 			continue
 		}
+		t.Examined("certificates", "text and DER files searched for certificates", f)
 		lid := layerID(f)
 		var found []cert
 		if class == analyzers.ClassText || bytes.Contains(data, []byte("-----BEGIN ")) {

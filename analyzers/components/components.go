@@ -39,7 +39,7 @@ const MaxRead = 32 << 20
 type Component struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
-	// Type is "binary", "os" or "library".
+	// Type is "binary", "os", "library" or "firmware" (boot loaders).
 	Type      string     `json:"type"`
 	PURL      string     `json:"purl,omitempty"`
 	CPEs      []string   `json:"cpes"`

@@ -110,6 +110,9 @@ func NewWith(opt Options) analyzers.Analyzer {
 
 func (a *analyzer) Name() string { return "credentials" }
 
+// Examines implements analyzers.Scoped.
+func (*analyzer) Examines() string { return "configuration files and scripts" }
+
 // hit is one match in one file.
 type hit struct {
 	f analyzers.File
@@ -147,6 +150,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		} else if err != nil {
 			continue
 		}
+		t.Examined("credentials", "configuration files and scripts", f)
 		if anyScript && bytes.HasPrefix(data, []byte("#!")) {
 			sel = credrules.Selected(a.opt.Rules, f.Path, true)
 		}

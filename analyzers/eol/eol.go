@@ -296,9 +296,17 @@ func New(scanDate time.Time, policy Policy) *Analyzer {
 // Name implements analyzers.Analyzer.
 func (a *Analyzer) Name() string { return Name }
 
+// Examines implements analyzers.Scoped.
+func (*Analyzer) Examines() string { return "versioned components" }
+
 // Analyze implements analyzers.Analyzer. A component catalog error is
 // returned together with the findings for the components that were found.
 func (a *Analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
 	comps, err := components.Catalog(ctx, t, nil)
+	for _, c := range comps {
+		if c.Name != "" && c.Version != "" {
+			t.ExaminedItem(Name, "versioned components", c.Name+" "+c.Version)
+		}
+	}
 	return Evaluate(comps, a.ScanDate, a.Policy), err
 }

@@ -78,6 +78,9 @@ func New() analyzers.Analyzer { return analyzer{} }
 
 func (analyzer) Name() string { return "keys" }
 
+// Examines implements analyzers.Scoped.
+func (analyzer) Examines() string { return "files searched for private keys" }
+
 // hit is one confirmed key inside a file's bytes.
 type hit struct {
 	pos, n int
@@ -206,6 +209,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			unread = append(unread, f.Path)
 			continue
 		}
+		t.Examined("keys", "files searched for private keys", f)
 		hits := scan(data)
 		line, last := 1, 0
 		for _, h := range hits {

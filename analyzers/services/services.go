@@ -60,6 +60,9 @@ func NewWithRules(s *rules.Set) analyzers.Analyzer { return &analyzer{rules: s} 
 
 func (a *analyzer) Name() string { return "services" }
 
+// Examines implements analyzers.Scoped.
+func (*analyzer) Examines() string { return "boot sequences and service configuration" }
+
 // started is one command the boot sequence runs.
 type started struct {
 	argv []string
@@ -101,6 +104,9 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		}
 		sc := &layerScan{ctx: ctx, t: t, layer: l, programs: map[string][]*started{}, parsed: map[string]*parsed{}, ran: map[string]bool{}}
 		sc.boot()
+		if len(sc.ran) > 0 {
+			t.ExaminedItem("services", "boot sequences and service configuration", l.ID+": boot sequence")
+		}
 		out = append(out, a.commandFindings(sc)...)
 		if sc.stopped && ctx.Err() == nil {
 			bounded = append(bounded, l.Path)
@@ -130,6 +136,7 @@ func fileFindings(t *analyzers.Target, set *rules.Set, f analyzers.File, categor
 	if !ok {
 		return nil
 	}
+	t.Examined("services", "boot sequences and service configuration", f)
 	var out []analyzers.Finding
 	for _, h := range set.MatchFile(f.Path, data) {
 		ev, fp := evidence(h.Rule.ID, h.Text, h.Secrets)
@@ -142,7 +149,7 @@ func fileFindings(t *analyzers.Target, set *rules.Set, f analyzers.File, categor
 			Path:        f.Path,
 			Line:        h.Line,
 			Evidence:    ev,
-			Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s)%s. %s", h.Rule.Title, ev, f.Path, h.Line, f.Layer.Path, note, h.Rule.Advice),
+			Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s)%s. %s", h.Rule.Title, ev, f.Path, h.Line, f.Layer.Path, note, h.Rule.Fix),
 			Fingerprint: fp,
 			Guidelines:  append([]int(nil), h.Rule.Guidelines...),
 		})
@@ -209,7 +216,7 @@ func (a *analyzer) commandFindings(sc *layerScan) []analyzers.Finding {
 			Path:        s.file.Path,
 			Line:        s.line,
 			Evidence:    ev,
-			Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s), %s. %s", h.Rule.Title, ev, s.file.Path, s.line, s.file.Layer.Path, how, h.Rule.Advice),
+			Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s), %s. %s", h.Rule.Title, ev, s.file.Path, s.line, s.file.Layer.Path, how, h.Rule.Fix),
 			Fingerprint: fp,
 			Guidelines:  append([]int(nil), h.Rule.Guidelines...),
 		})

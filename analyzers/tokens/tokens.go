@@ -149,6 +149,9 @@ func New() analyzers.Analyzer { return analyzer{} }
 
 func (analyzer) Name() string { return "tokens" }
 
+// Examines implements analyzers.Scoped.
+func (analyzer) Examines() string { return "files searched for tokens" }
+
 // segment is one line of a text file or one printable string of a binary.
 type segment struct {
 	off  int
@@ -193,6 +196,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			unread = append(unread, f.Path)
 			continue
 		}
+		t.Examined("tokens", "files searched for tokens", f)
 		text := class == analyzers.ClassText
 		hs := e.scan(data, &scratch, text)
 		for _, h := range hs {
@@ -450,4 +454,18 @@ func finding(f analyzers.File, text bool, h hit) analyzers.Finding {
 		"Revoke it, and give each device its own credential at provisioning (or fetch a short-lived one at run time) instead of building it into the image.",
 		where, title)
 	return fd
+}
+
+// GitleaksRules returns the gitleaks rules the analyzer runs, id →
+// gitleaks' own description of it (for rule documentation).
+func GitleaksRules() (map[string]string, error) {
+	e, err := loadEngine()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(e.describe))
+	for id, d := range e.describe {
+		out[id] = d
+	}
+	return out, nil
 }

@@ -37,6 +37,9 @@ func NewWithRules(s *rules.Set) analyzers.Analyzer { return &analyzer{rules: s} 
 
 func (a *analyzer) Name() string { return "transport" }
 
+// Examines implements analyzers.Scoped.
+func (*analyzer) Examines() string { return "service configuration files" }
+
 // Folders whose files are not scripts or configuration (web pages are
 // read only when they are CGI scripts with a #! line).
 var skipDirs = []string{
@@ -120,6 +123,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		} else if err != nil {
 			continue
 		}
+		t.Examined("transport", "service configuration files", f)
 		for _, h := range a.rules.MatchFile(f.Path, data) {
 			ev, first := rules.RedactText(h.Text, h.Secrets, analyzers.Redact)
 			if len(ev) > 400 {
@@ -138,7 +142,7 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 				Path:        f.Path,
 				Line:        h.Line,
 				Evidence:    ev,
-				Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s). %s", h.Rule.Title, ev, f.Path, h.Line, f.Layer.Path, h.Rule.Advice),
+				Message:     fmt.Sprintf("%s: %s (%s line %d, layer %s). %s", h.Rule.Title, ev, f.Path, h.Line, f.Layer.Path, h.Rule.Fix),
 				Fingerprint: fp,
 				Guidelines:  append([]int(nil), h.Rule.Guidelines...),
 			})

@@ -6,16 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/baseline"
-	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/config"
 	"github.com/fwaudit/fwaudit/report"
 )
@@ -57,85 +53,6 @@ func applyConfig(cmd *cobra.Command, sf *scanFlags) error {
 	set("max-ratio", l.MaxRatio != nil, func() { sf.limits.ratio = *l.MaxRatio })
 	set("max-files", l.MaxFiles != nil, func() { sf.limits.maxFiles = *l.MaxFiles })
 	return nil
-}
-
-// postProcess drops the findings of disabled rules, applies the baseline
-// and, when findings left r.Findings, judges the compliance verdicts again
-// without them. It returns the baseline problems.
-func postProcess(r *report.Report, disable []string, bl *baseline.File, today time.Time, thr analyzers.Severity) []string {
-	changed := false
-	if len(disable) > 0 {
-		kept := r.Findings[:0:0]
-		for _, f := range r.Findings {
-			if !config.RuleDisabled(f.Rule, disable) {
-				kept = append(kept, f)
-			}
-		}
-		if len(kept) != len(r.Findings) {
-			if kept == nil {
-				kept = []analyzers.Finding{}
-			}
-			r.Findings = kept
-			baseline.Recount(r)
-			changed = true
-		}
-	}
-	var problems []string
-	if bl != nil {
-		out := baseline.Apply(r, bl, today)
-		problems = out.Problems
-		changed = changed || out.Suppressed > 0
-	}
-	if changed {
-		baseline.RefreshCompliance(r, thr)
-	}
-	return problems
-}
-
-// failingGuidelines returns the guidelines of gs that fail: the Code of
-// Practice verdict when the report has one for the guideline, else any
-// (unsuppressed) finding that names the guideline.
-func failingGuidelines(r *report.Report, gs []int) []int {
-	var out []int
-	for _, g := range gs {
-		if slices.Contains(out, g) {
-			continue
-		}
-		id := strconv.Itoa(g)
-		judged := false
-		if r.Compliance != nil {
-			for _, it := range r.Compliance.Frameworks["cop"] {
-				if it.ID == id {
-					judged = true
-					if it.Verdict == compliance.Fail {
-						out = append(out, g)
-					}
-					break
-				}
-			}
-		}
-		if judged {
-			continue
-		}
-		for _, f := range r.Findings {
-			if slices.Contains(f.Guidelines, g) {
-				out = append(out, g)
-				break
-			}
-		}
-	}
-	return out
-}
-
-func describeGuidelines(gs []int) string {
-	s := make([]string, len(gs))
-	for i, g := range gs {
-		s[i] = strconv.Itoa(g)
-	}
-	if len(gs) == 1 {
-		return "guideline " + s[0] + " fails (--fail-on-guideline)"
-	}
-	return "guidelines " + strings.Join(s, ", ") + " fail (--fail-on-guideline)"
 }
 
 func newBaselineCmd() *cobra.Command {

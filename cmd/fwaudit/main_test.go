@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	os.Setenv("GRYPE_DB_CACHE_DIR", filepath.Join(dir, "grype"))
 	code := m.Run()
 	os.RemoveAll(dir)
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
 	os.Exit(code)
 }
 

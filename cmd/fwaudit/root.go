@@ -29,7 +29,7 @@ scan --baseline (docs/configuration.md).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newScanCmd(), newExtractCmd(), newDBCmd(), newBaselineCmd(), newVersionCmd())
+	root.AddCommand(newScanCmd(), newExtractCmd(), newDBCmd(), newBaselineCmd(), newVersionCmd(), newDiffCmd())
 	root.AddCommand(newFleetCmd())
 	root.AddCommand(newWorkerCmd())
 	return root

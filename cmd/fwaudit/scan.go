@@ -2,11 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -42,6 +41,7 @@ type scanFlags struct {
 	config          string
 	noConfig        bool
 	baseline        string
+	vexFiles        []string
 	failOnGuideline []int
 	disableRules    []string
 	threshold       string
@@ -74,15 +74,19 @@ One image goes straight into DIR; several go into DIR/<image name>/ each, one
 after another.
 
 A layer that fails to unpack is reported (with its error) and the rest of the
-image is still analysed. Exit codes: 0 no finding at or above --fail-on and
-no failing --fail-on-guideline, 1 findings at or above --fail-on or a Code of
-Practice guideline of --fail-on-guideline that fails, 2 usage error, a bad
-configuration or baseline, or an image that could not be read at all.
+image is still analysed; an image of which no file system could be unpacked
+is reported as not assessed. Exit codes: 0 no finding at or above --fail-on
+and no --fail-on-guideline guideline that fails or is not assessed, 1
+findings at or above --fail-on or a gated guideline that fails or could not
+be assessed, 2 usage error, a bad configuration or baseline, an image that
+could not be read at all or outputs that could not be written, 130/143 when
+stopped by SIGINT/SIGTERM (the work folder is removed first).
 
 Settings can live in .fwaudit.yaml in the current folder (or --config FILE);
 flags override it. With --baseline FILE (written by "fwaudit baseline
-create"), accepted findings are reported as suppressed and do not fail the
-run. See docs/configuration.md.`,
+create"), accepted findings stay in every output as accepted, make the
+guidelines they would fail pass-with-exceptions and do not fail the run.
+See docs/configuration.md.`,
 		Example: `  fwaudit scan router.bin
   fwaudit scan router.bin --out results/ --fail-on critical
   fwaudit scan *.bin --out results/ --quiet
@@ -99,7 +103,7 @@ run. See docs/configuration.md.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&sf.out, "out", "", "folder to write the reports and SBOMs into (see --outputs)")
-	f.StringVar(&sf.format, "format", "table", "stdout format without --out: table, json, markdown or sarif")
+	f.StringVar(&sf.format, "format", "table", "stdout format without --out: table, json, jsonl (one report per line; what json prints for several images), markdown or sarif")
 	f.IntVar(&sf.jobs, "jobs", runtime.GOMAXPROCS(0), "analyzers run at once")
 	f.StringVar(&sf.workdir, "workdir", "", "where to unpack (default: a temporary folder, removed afterwards)")
 	f.BoolVar(&sf.keep, "keep-workdir", false, "keep the unpacked layers after the scan (path printed on stderr)")
@@ -115,13 +119,14 @@ run. See docs/configuration.md.`,
 	f.StringVar(&sf.config, "config", "", "configuration file (default: "+config.FileName+" in the current folder, if any); flags override it")
 	f.BoolVar(&sf.noConfig, "no-config", false, "ignore "+config.FileName+" in the current folder")
 	f.StringVar(&sf.baseline, "baseline", "", "baseline of accepted findings (fwaudit baseline create): they are reported as suppressed and do not fail the run")
+	f.StringArrayVar(&sf.vexFiles, "vex", nil, "OpenVEX file of your own vulnerability decisions (not_affected with a justification, fixed): shown as accepted, never hidden; repeatable")
 	f.IntSliceVar(&sf.failOnGuideline, "fail-on-guideline", nil, "exit 1 if one of these UK Code of Practice guidelines fails (e.g. 1,3)")
 	f.StringSliceVar(&sf.disableRules, "disable-rule", nil, `drop the findings of this rule ("eol-component"; a parent such as "extraction-anomaly" covers its sub-rules; "eol-*" is a prefix); repeatable`)
 	f.StringVar(&sf.threshold, "compliance-threshold", "medium", "findings at or above this severity fail the compliance items they map to")
-	f.StringSliceVar(&sf.outputs, "outputs", defaultOutputs, "what --out writes: json, markdown, sarif, html, sbom")
+	f.StringSliceVar(&sf.outputs, "outputs", scan.DefaultOutputs, "what --out writes: json, markdown, sarif, html, sbom")
 	f.StringVar(&sf.fpKeyFile, "fingerprint-key-file", "", "key for the fingerprints of secrets (default $FWAUDIT_FINGERPRINT_KEY, else the public key: docs/fleet.md)")
 	sf.limits.add(cmd)
-	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "markdown", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "jsonl", "markdown", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -134,17 +139,14 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 		return usageErr("%v", err)
 	}
 	switch sf.format {
-	case "table", "json", "markdown", "sarif":
+	case "table", "json", "jsonl", "markdown", "sarif":
 	default:
-		return usageErr("--format must be table, json, markdown or sarif, not %q", sf.format)
+		return usageErr("--format must be table, json, jsonl, markdown or sarif, not %q", sf.format)
 	}
-	failRank := 99
 	if sf.failOn != "none" {
-		sev, err := analyzers.ParseSeverity(sf.failOn)
-		if err != nil {
-			return usageErr("--fail-on: %v", err)
+		if _, err := analyzers.ParseSeverity(sf.failOn); err != nil {
+			return usageErr("--fail-on must be one of critical, high, medium, low, info or none, not %q", sf.failOn)
 		}
-		failRank = sev.Rank()
 	}
 	if sf.jobs < 1 {
 		return usageErr("--jobs must be at least 1")
@@ -199,84 +201,105 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 			return usageErr("%s is not a regular file", img)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signalContext()
 	defer stop()
 
+	var gate scan.Gate
+	if sf.failOn != "none" {
+		gate.FailOn, _ = analyzers.ParseSeverity(sf.failOn)
+	}
+	gate.Guidelines = sf.failOnGuideline
 	stdout := cmd.OutOrStdout()
+	format := sf.format
+	if format == "json" && len(args) > 1 {
+		// several reports on stdout: one JSON document per line
+		format = "jsonl"
+	}
 	failed := false
 	unreadable := 0
 	usedNames := map[string]int{}
 	for _, img := range args {
 		p := newProgress(sf.quiet)
+		name := terminalSafe(filepath.Base(img))
 		opt := scan.Options{
 			Limits: lim, Jobs: sf.jobs, WorkDir: sf.workdir, KeepWorkDir: sf.keep, SkipSBOM: sf.noSBOM, Analyzers: list,
 			SkipVulns: sf.noVulns, Vulns: vulns.Options{DBPath: sf.vulnDB}, ComplianceThreshold: threshold,
-			Progress: p.event,
-			Stage:    func(s string) { p.printf("%s: %s", filepath.Base(img), s) },
+			VEXFiles: sf.vexFiles, ScanDate: date,
+			Progress:     p.event,
+			Stage:        func(s string) { p.printf("%s: %s", name, s) },
+			DisableRules: sf.disableRules, Baseline: bl, Today: today, Gate: gate,
+			Outputs: sf.outputs,
+		}
+		if sf.out != "" {
+			opt.OutDir = sf.out
+			if len(args) > 1 {
+				sub := filepath.Base(img)
+				usedNames[sub]++
+				if n := usedNames[sub]; n > 1 {
+					sub = fmt.Sprintf("%s-%d", sub, n)
+				}
+				opt.OutSub = sub
+			}
 		}
 		res, err := scan.Run(ctx, img, opt)
 		p.done()
+		if sig := ctx.Err(); sig != nil {
+			return &exitError{code: interruptedCode(), err: fmt.Errorf("%s: interrupted; the work folder was removed", terminalSafe(img))}
+		}
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "fwaudit: %s: %v\n", img, err)
-			unreadable++
-			if ctx.Err() != nil {
-				return &exitError{code: exitUsage}
+			if res != nil && sf.out != "" {
+				// the scan finished but its outputs could not be written
+				return &exitError{code: exitUsage, err: fmt.Errorf("%s: %v", terminalSafe(img), err)}
 			}
+			fmt.Fprintf(os.Stderr, "fwaudit: %s: %v\n", terminalSafe(img), err)
+			unreadable++
 			continue
 		}
 		if sf.keep && !sf.quiet {
 			fmt.Fprintf(os.Stderr, "fwaudit: unpacked layers kept in %s\n", res.WorkDir)
 		}
-		problems := postProcess(res.Report, sf.disableRules, bl, today, threshold)
+		rep := res.Report
 		if !sf.quiet {
-			for _, p := range problems {
-				fmt.Fprintf(os.Stderr, "fwaudit: %s: baseline %s\n", img, p)
+			for _, pr := range rep.BaselineProblems {
+				fmt.Fprintf(os.Stderr, "fwaudit: %s: baseline %s\n", name, terminalSafe(pr))
+			}
+			if rep.Assessment != nil && rep.Assessment.Status == report.NotAssessed {
+				fmt.Fprintf(os.Stderr, "fwaudit: %s: the image could not be assessed: %s\n", name, terminalSafe(rep.Assessment.Reason))
+			}
+			for _, r := range res.Gate.Reasons {
+				fmt.Fprintf(os.Stderr, "fwaudit: %s: %s\n", name, terminalSafe(r))
 			}
 		}
-		for _, f := range res.Report.Findings {
-			if f.Severity.Rank() >= failRank {
-				failed = true
-			}
-		}
-		if gs := failingGuidelines(res.Report, sf.failOnGuideline); len(gs) > 0 {
+		if res.Gate.Failed {
 			failed = true
-			if !sf.quiet {
-				fmt.Fprintf(os.Stderr, "fwaudit: %s: Code of Practice %s\n", img, describeGuidelines(gs))
-			}
 		}
 		if sf.out != "" {
-			dir := sf.out
-			if len(args) > 1 {
-				name := filepath.Base(img)
-				usedNames[name]++
-				if n := usedNames[name]; n > 1 {
-					name = fmt.Sprintf("%s-%d", name, n)
-				}
-				dir = filepath.Join(sf.out, name)
-			}
-			if err := writeOutputs(dir, res, sf.outputs); err != nil {
-				return &exitError{code: exitUsage, err: err}
-			}
 			if !sf.quiet {
-				c := report.SeverityCounts(res.Report)
+				c := report.SeverityCounts(rep)
 				sup := ""
-				if n := len(res.Report.Suppressed); n > 0 {
-					sup = fmt.Sprintf(", %d suppressed by the baseline", n)
+				if n := len(rep.Suppressed); n > 0 {
+					sup = fmt.Sprintf(", %d accepted by the baseline", n)
 				}
-				fmt.Fprintf(stdout, "%s: %d findings (%d critical, %d high%s) → %s\n", img, len(res.Report.Findings), c["critical"], c["high"], sup, dir)
+				head := ""
+				if rep.Assessment != nil && rep.Assessment.Status == report.NotAssessed {
+					head = "NOT ASSESSED, "
+				}
+				fmt.Fprintf(stdout, "%s: %s%d findings (%d critical, %d high%s) → %s\n", terminalSafe(img), head, len(rep.Findings), c["critical"], c["high"], sup, res.OutDir)
 			}
 			continue
 		}
 		var buf bytes.Buffer
-		switch sf.format {
+		switch format {
 		case "json":
-			err = report.WriteJSON(&buf, res.Report)
+			err = report.WriteJSON(&buf, rep)
+		case "jsonl":
+			err = writeJSONLine(&buf, rep)
 		case "markdown":
-			err = report.WriteMarkdown(&buf, res.Report)
+			err = report.WriteMarkdown(&buf, rep)
 		case "sarif":
-			err = report.WriteSARIF(&buf, res.Report)
+			err = report.WriteSARIF(&buf, rep)
 		default:
-			err = report.WriteTable(&buf, res.Report)
+			err = report.WriteTable(&buf, rep)
 		}
 		if err != nil {
 			return err
@@ -294,64 +317,23 @@ func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 	return nil
 }
 
-// defaultOutputs are what --out writes unless --outputs (or outputs in the
-// configuration) says otherwise.
-var defaultOutputs = []string{"json", "markdown", "html", "sarif", "sbom"}
-
-// reportWriter writes one report file.
-type reportWriter struct {
-	file  string
-	write func(io.Writer, *report.Report) error
-}
-
-// reportWriters are the report formats --out can write, by output name.
-// "sbom" writes the scan's SBOM documents (sbom.cdx.json, sbom.spdx.json,
-// vulns.cdx.json).
-var reportWriters = map[string]reportWriter{
-	"json":     {"report.json", report.WriteJSON},
-	"markdown": {"report.md", report.WriteMarkdown},
-	"html":     {"report.html", report.WriteHTML},
-	"sarif":    {"findings.sarif", report.WriteSARIF},
+// writeJSONLine writes r as one line of JSON (JSON Lines).
+func writeJSONLine(w io.Writer, r *report.Report) error {
+	var doc, line bytes.Buffer
+	if err := report.WriteJSON(&doc, r); err != nil {
+		return err
+	}
+	if err := json.Compact(&line, doc.Bytes()); err != nil {
+		return err
+	}
+	line.WriteByte('\n')
+	_, err := w.Write(line.Bytes())
+	return err
 }
 
 func checkOutputs(outs []string) error {
 	if err := config.CheckOutputs(outs); err != nil {
 		return err
 	}
-	for _, o := range outs {
-		if _, ok := reportWriters[o]; !ok && o != "sbom" {
-			return fmt.Errorf("output %q is not available in this build", o)
-		}
-	}
-	return nil
-}
-
-func writeOutputs(dir string, res *scan.Result, outputs []string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	files := map[string][]byte{}
-	for _, o := range outputs {
-		if o == "sbom" {
-			for name, b := range res.SBOM {
-				files[name] = b
-			}
-			continue
-		}
-		w, ok := reportWriters[o]
-		if !ok {
-			return fmt.Errorf("output %q is not available in this build", o)
-		}
-		var buf bytes.Buffer
-		if err := w.write(&buf, res.Report); err != nil {
-			return err
-		}
-		files[w.file] = buf.Bytes()
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return scan.CheckOutputs(outs)
 }

@@ -15,6 +15,7 @@
 //	    title: ...
 //	    files: [security.txt]         # base names
 //	    patterns: ["security@"]       # case-insensitive substrings of text files
+//	    protections: [signature]      # container protection kinds (layer headers)
 //	frameworks:
 //	  - id: cop                       # framework id (cop, etsi, psti, cra)
 //	    name: ...
@@ -83,6 +84,10 @@ type Hint struct {
 	Files []string `yaml:"files"`
 	// Patterns are case-insensitive substrings of a text file.
 	Patterns []string `yaml:"patterns"`
+	// Protections are kinds of container protection (extract.Protection
+	// kinds: "signature", "checksum", "none"): a layer whose header records
+	// one of them is a hint.
+	Protections []string `yaml:"protections"`
 }
 
 // Framework is one set of guidelines, provisions or requirements.
@@ -167,8 +172,8 @@ func (s *Set) check() error {
 		if s.hints[h.ID] != nil {
 			return fmt.Errorf("hint %q defined twice", h.ID)
 		}
-		if len(h.Files) == 0 && len(h.Patterns) == 0 {
-			return fmt.Errorf("hint %q has neither files nor patterns", h.ID)
+		if len(h.Files) == 0 && len(h.Patterns) == 0 && len(h.Protections) == 0 {
+			return fmt.Errorf("hint %q has neither files, patterns nor protections", h.ID)
 		}
 		for _, p := range h.Patterns {
 			if strings.TrimSpace(p) == "" {

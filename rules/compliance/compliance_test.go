@@ -40,6 +40,8 @@ func init() {
 	add("insecure-config", "curl-insecure", "wget-no-check-certificate", "wgetrc-check-certificate-off", "tls-verify-disabled",
 		"http-firmware-url", "http-update-url", "wifi-open", "wifi-wep", "hostapd-wep", "hostapd-open",
 		"nvram-wifi-open-or-wep", "xml-wifi-open-or-wep")
+	// software integrity (analyzers/integrity)
+	add("software-integrity", "unsigned-container")
 	// extraction (scan.LayerFindings)
 	add("extraction-anomaly", "extraction-anomaly/*", "extraction-failed", "extraction-partial", "opaque-data")
 	// fleet: the same secret in several images (fleet.SharedFindings)
@@ -48,12 +50,12 @@ func init() {
 
 var knownCategories = []string{
 	"hardcoded-credential", "private-key", "outdated-component", "insecure-service", "insecure-config",
-	"extraction-anomaly", "shared-secret",
+	"extraction-anomaly", "software-integrity", "shared-secret",
 }
 
 // knownAnalyzers are the names an item's checks may use (Analyzer.Name(),
 // plus "components" and "vulns", which the scan runs as stages).
-var knownAnalyzers = []string{"accounts", "keys", "components", "eol", "vulns", "credentials", "services", "transport"}
+var knownAnalyzers = []string{"accounts", "keys", "components", "eol", "vulns", "credentials", "services", "transport", "integrity"}
 
 func TestDefaultData(t *testing.T) {
 	s, err := Parse(defaultYAML)

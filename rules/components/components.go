@@ -43,11 +43,14 @@ const (
 	ScanBlob = "blob"
 )
 
-// Component types.
+// Component types: what the component is, which the SBOMs write as the
+// CycloneDX component type (binary → application, os → operating-system,
+// library → library, firmware → firmware).
 const (
-	TypeBinary  = "binary"
-	TypeOS      = "os"
-	TypeLibrary = "library"
+	TypeBinary   = "binary"
+	TypeOS       = "os"
+	TypeLibrary  = "library"
+	TypeFirmware = "firmware"
 )
 
 // MaxWindow is how many bytes after an anchor hit a pattern may match.
@@ -164,9 +167,9 @@ func (r *Rule) compile() error {
 		return fmt.Errorf("no name")
 	}
 	switch r.Type {
-	case TypeBinary, TypeOS, TypeLibrary:
+	case TypeBinary, TypeOS, TypeLibrary, TypeFirmware:
 	default:
-		return fmt.Errorf("type %q (want binary, os or library)", r.Type)
+		return fmt.Errorf("type %q (want binary, os, library or firmware)", r.Type)
 	}
 	if len(r.Patterns) == 0 && r.Filename == "" {
 		return fmt.Errorf("no patterns and no filename")

@@ -54,8 +54,10 @@ type Rule struct {
 	// Guidelines are Code of Practice guideline numbers.
 	Guidelines []int  `yaml:"guidelines"`
 	Title      string `yaml:"title"`
-	// Advice says what to do about it.
-	Advice string `yaml:"advice"`
+	// Description says what the rule finds and why it matters.
+	Description string `yaml:"description"`
+	// Fix says what to do about it.
+	Fix string `yaml:"fix"`
 
 	// Context of a command rule: boot (default) or console.
 	Context string `yaml:"context"`
@@ -165,8 +167,8 @@ func (r *Rule) compile() error {
 	if len(r.Guidelines) == 0 {
 		return fmt.Errorf("no guidelines")
 	}
-	if r.Title == "" || r.Advice == "" {
-		return fmt.Errorf("title and advice are required")
+	if r.Title == "" || r.Description == "" || r.Fix == "" {
+		return fmt.Errorf("title, description and fix are required")
 	}
 	if len(r.Examples.True) == 0 || len(r.Examples.False) == 0 {
 		return fmt.Errorf("needs true and false examples")

@@ -2,7 +2,8 @@
 // Practice guideline 6, and 5 for plaintext protocols): services.yaml,
 // embedded at build time, and the rule engine that rules/transport shares.
 //
-// A rule has an id, a severity, guidelines, a title and advice, a kind and
+// A rule has an id, a severity, guidelines, a title, a description (what
+// it finds and why it matters), a fix (what to do about it), a kind and
 // examples that must (true) or must not (false) fire it; the package test
 // checks every example with the same matching code the analyzers use.
 //

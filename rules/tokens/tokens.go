@@ -36,12 +36,14 @@ type Example struct {
 
 // Rule is one detector.
 type Rule struct {
-	ID          string   `yaml:"id"`
-	Title       string   `yaml:"title"`
-	Description string   `yaml:"description"`
-	Severity    string   `yaml:"severity"`
-	Keywords    []string `yaml:"keywords"`
-	Pattern     string   `yaml:"pattern"`
+	ID          string `yaml:"id"`
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+	// Fix says what to do about it.
+	Fix      string   `yaml:"fix"`
+	Severity string   `yaml:"severity"`
+	Keywords []string `yaml:"keywords"`
+	Pattern  string   `yaml:"pattern"`
 	// Require: the text must also match this (a vendor name nearby).
 	Require string `yaml:"require"`
 	// Entropy: minimum Shannon entropy (bits per char) of the secret.

@@ -14,7 +14,7 @@
 // NVD data is a work of the US government and in the public domain.
 package vulns
 
-//go:generate go run gen/main.go -in ../../../shared/nvd -out feed.yaml
+//go:generate go run gen/main.go -in ../../../shared/nvd,gen/input -out feed.yaml
 
 import (
 	"bytes"

@@ -11,7 +11,11 @@
 //
 // Usage (from rules/vulns, or via go generate):
 //
-//	go run gen/main.go -in ../../../shared/nvd -out feed.yaml
+//	go run gen/main.go -in ../../../shared/nvd,gen/input -out feed.yaml
+//
+// gen/input holds NVD records read for components and kernel versions the
+// shared subset does not cover, transcribed in the same format (see
+// gen/input/README.md).
 //
 // Records are sorted by CVE year and number; CPE matches are grouped per
 // product. A range's fixed version is its versionEndExcluding. The feed can
@@ -61,7 +65,7 @@ type nvdRecord struct {
 }
 
 func main() {
-	in := flag.String("in", "", "directory of NVD JSON files")
+	in := flag.String("in", "", "directories of NVD JSON files, comma-separated (records found in several are taken once, from the first)")
 	out := flag.String("out", "feed.yaml", "output feed")
 	extra := flag.String("extra", "", "optional YAML feed of hand-written records to append")
 	collected := flag.String("collected", "", "collection date (YYYY-MM-DD; default: from the input's README.md)")
@@ -70,7 +74,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: gen -in DIR [-out feed.yaml] [-extra extra.yaml]")
 		os.Exit(2)
 	}
-	f, err := generate(*in, *collected)
+	f, err := generate(strings.Split(*in, ","), *collected)
 	if err == nil && *extra != "" {
 		var b []byte
 		if b, err = os.ReadFile(*extra); err == nil {
@@ -115,17 +119,24 @@ func main() {
 	fmt.Printf("gen: %d records (%d with CPEs) -> %s\n", len(f.Vulnerabilities), n, *out)
 }
 
-func generate(dir, collected string) (*feed.Feed, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no JSON files in %s", dir)
-	}
-	sort.Strings(files)
-	if collected == "" {
-		collected = readmeDate(filepath.Join(dir, "README.md"))
+func generate(dirs []string, collected string) (*feed.Feed, error) {
+	var files []string
+	auto := collected == ""
+	for _, dir := range dirs {
+		fs, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		if err != nil {
+			return nil, err
+		}
+		if len(fs) == 0 {
+			return nil, fmt.Errorf("no JSON files in %s", dir)
+		}
+		sort.Strings(fs)
+		files = append(files, fs...)
+		// the feed's date is that of the newest input: when its records
+		// were read from NVD
+		if d := readmeDate(filepath.Join(dir, "README.md")); auto && d > collected {
+			collected = d
+		}
 	}
 	f := &feed.Feed{
 		Format:    feed.FormatVersion,
@@ -198,6 +209,13 @@ func convert(r nvdRecord) (feed.Vulnerability, error) {
 		}
 		narrow := false
 		for i := 7; i < 13; i++ {
+			if i == 11 && p[i] != "*" && p[i] != "-" {
+				// a target hardware (musl on x86): kept for the product;
+				// whether the image's architecture has the code is for
+				// the applicability rules (rules/vex) to decide
+				fmt.Fprintf(os.Stderr, "gen: %s: %s: target_hw %s left to rules/vex\n", r.ID, m.Criteria, p[i])
+				continue
+			}
 			narrow = narrow || p[i] != "*" && p[i] != "-"
 		}
 		if narrow {
