@@ -82,7 +82,11 @@ printf '%-34s %9.1f %12s\n' "fleet run, 1 worker" "$fleet1" "$(rate $n $fleet1)"
 printf '%-34s %9.1f %12s\n' "fleet, 2 worker processes" "$fleet2" "$(rate $n $fleet2)"
 awk -v a="$fleet1" -v s="$single" -v n="$n" 'BEGIN { printf "fleet overhead (1 worker vs back-to-back): %+.1f%%; per image: %.2f s fleet, %.2f s single\n", (a - s) / s * 100, a / n, s / n }'
 
-# peak RSS of one worker after 5 and after 45 images
+# peak RSS of one worker after 5 and after 45 images. The loop starts with
+# the largest images, so the first 5 hold the corpus's biggest scans and a
+# difference after 45 is growth, not a bigger image met later.
+mapfile -t bysize < <(for f in "${images[@]}"; do printf '%s\t%s\n' "$(stat -c %s "$f")" "$f"; done | sort -k1,1nr -k2 | cut -f2)
+images=("${bysize[@]}")
 mkdir -p "$tmp/loop"
 k=0
 round=0
