@@ -5,6 +5,7 @@ package analyzers
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -86,8 +88,9 @@ type Finding struct {
 	// well-known vendor defaults.
 	Evidence string `json:"evidence"`
 	Message  string `json:"message"`
-	// Fingerprint is a short SHA-256 of the secret or item, so the same one
-	// can be matched across images.
+	// Fingerprint is a short keyed hash (HMAC-SHA-256, see Fingerprint) of
+	// the secret or item, so the same one can be matched across images
+	// scanned with the same key.
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Guidelines are the Code of Practice guideline numbers it bears on.
 	Guidelines []int `json:"cop"`
@@ -107,14 +110,54 @@ func (f *Finding) SetID() {
 	f.ID = "FW-" + strings.ToUpper(hex.EncodeToString(h.Sum(nil))[:12])
 }
 
-// Fingerprint returns the short SHA-256 used to recognise a secret.
+// PublicFingerprintKey is the fingerprint key of a scan given no key of its
+// own. It is public: anyone with fwaudit can recompute such a fingerprint,
+// so a report made with it can confirm a guessed secret. Give a key of
+// your own (FWAUDIT_FINGERPRINT_KEY, scan --fingerprint-key-file, or a
+// fleet store's key) to make fingerprints meaningless outside your
+// organisation.
+const PublicFingerprintKey = "fwaudit public fingerprint key v1"
+
+// MinFingerprintKey is the shortest key SetFingerprintKey accepts.
+const MinFingerprintKey = 16
+
+var fingerprintKey atomic.Pointer[[]byte]
+
+// SetFingerprintKey sets the key every later Fingerprint uses in this
+// process; nil goes back to PublicFingerprintKey. A key shorter than
+// MinFingerprintKey bytes is refused.
+func SetFingerprintKey(key []byte) error {
+	if key == nil {
+		fingerprintKey.Store(nil)
+		return nil
+	}
+	if len(key) < MinFingerprintKey {
+		return fmt.Errorf("fingerprint key: %d bytes, want at least %d", len(key), MinFingerprintKey)
+	}
+	k := append([]byte(nil), key...)
+	fingerprintKey.Store(&k)
+	return nil
+}
+
+// FingerprintKeyed reports whether a key of the user's own is in use.
+func FingerprintKeyed() bool { return fingerprintKey.Load() != nil }
+
+// Fingerprint returns the short keyed hash used to recognise a secret: the
+// first 16 hex digits of HMAC-SHA-256(key, secret). Equal secrets have
+// equal fingerprints under one key; without the key a fingerprint confirms
+// nothing.
 func Fingerprint(secret string) string {
-	s := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(s[:])[:16]
+	key := []byte(PublicFingerprintKey)
+	if k := fingerprintKey.Load(); k != nil {
+		key = *k
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(secret))
+	return hex.EncodeToString(m.Sum(nil))[:16]
 }
 
 // Redact renders a secret as its first characters, its length and its
-// fingerprint: enough to recognise it, not enough to use it.
+// keyed fingerprint: enough to recognise it, not enough to use it.
 func Redact(secret string) string {
 	show := 2
 	if len(secret) <= 4 {
@@ -122,7 +165,7 @@ func Redact(secret string) string {
 	} else if len(secret) >= 16 {
 		show = 4
 	}
-	return fmt.Sprintf("%s… (%d chars, sha256:%s)", secret[:show], len(secret), Fingerprint(secret))
+	return fmt.Sprintf("%s… (%d chars, fp:%s)", secret[:show], len(secret), Fingerprint(secret))
 }
 
 // Int64 returns a pointer, for Finding.Offset.

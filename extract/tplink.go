@@ -355,3 +355,15 @@ func (tplinkFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wr
 	}
 	return l.end, nil
 }
+
+// TPLinkInfo reads a TP-Link firmware header (the first 0x200 bytes of the
+// image): the vendor string (v1 only), the firmware version string and the
+// hardware id and revision, which name the product (0x08410010 is the
+// TL-WR841N v10). ok is false when h is not such a header.
+func TPLinkInfo(h []byte) (vendor, fwVersion string, hwID, hwRev uint32, ok bool) {
+	t, ok := parseTPLink(h)
+	if !ok {
+		return "", "", 0, 0, false
+	}
+	return t.Vendor, t.FwVersion, t.HwID, t.HwRev, true
+}

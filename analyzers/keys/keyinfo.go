@@ -13,12 +13,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fwaudit/fwaudit/analyzers"
 )
 
 // keyInfo describes one private key that was confirmed by parsing it. It
@@ -80,7 +81,7 @@ func (k keyInfo) describe() string {
 	if k.SSHFP != "" {
 		s += ", " + k.SSHFP
 	} else if k.FP != "" {
-		s += ", blob sha256:" + k.FP
+		s += ", blob fp:" + k.FP
 	}
 	return s
 }
@@ -127,14 +128,13 @@ func (k *keyInfo) setPublic(pub crypto.PublicKey) error {
 func (k *keyInfo) setFingerprint(wire []byte) {
 	sum := sha256.Sum256(wire)
 	k.SSHFP = "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
-	k.FP = hex.EncodeToString(sum[:])[:16]
+	k.FP = analyzers.Fingerprint(string(wire))
 }
 
 // setBlobFingerprint is for encrypted containers without a public key: the
 // fingerprint recognises the same encrypted blob elsewhere.
 func (k *keyInfo) setBlobFingerprint(blob []byte) {
-	sum := sha256.Sum256(blob)
-	k.FP = hex.EncodeToString(sum[:])[:16]
+	k.FP = analyzers.Fingerprint(string(blob))
 }
 
 // fromPrivate fills the public part from a parsed private key.

@@ -28,9 +28,9 @@
 //
 // Evidence gives the key's type, size, container and fingerprint (SHA-256
 // of the public key in SSH wire format, as ssh-keygen -l shows it, or of
-// the SPKI DER for key types SSH does not know); Finding.Fingerprint is the
-// first 16 hex digits of the same hash, so the same key is recognised
-// across files and images. Key material never appears in a finding.
+// the SPKI DER for key types SSH does not know); Finding.Fingerprint is
+// analyzers.Fingerprint (keyed) of the same public-key bytes, so the same
+// key is recognised across files and images scanned with one key. Key material never appears in a finding.
 package keys
 
 import (

@@ -30,5 +30,7 @@ scan --baseline (docs/configuration.md).`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newScanCmd(), newExtractCmd(), newDBCmd(), newBaselineCmd(), newVersionCmd(), newDiffCmd())
+	root.AddCommand(newFleetCmd())
+	root.AddCommand(newWorkerCmd())
 	return root
 }

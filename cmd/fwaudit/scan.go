@@ -46,6 +46,8 @@ type scanFlags struct {
 	disableRules    []string
 	threshold       string
 	outputs         []string
+
+	fpKeyFile string // fleet: keyed fingerprints (worker.go)
 }
 
 func newScanCmd() *cobra.Command {
@@ -124,6 +126,7 @@ See docs/configuration.md.`,
 	f.StringSliceVar(&sf.disableRules, "disable-rule", nil, `drop the findings of this rule ("eol-component"; a parent such as "extraction-anomaly" covers its sub-rules; "eol-*" is a prefix); repeatable`)
 	f.StringVar(&sf.threshold, "compliance-threshold", "medium", "findings at or above this severity fail the compliance items they map to")
 	f.StringSliceVar(&sf.outputs, "outputs", scan.DefaultOutputs, "what --out writes: json, markdown, sarif, html, sbom")
+	f.StringVar(&sf.fpKeyFile, "fingerprint-key-file", "", "key for the fingerprints of secrets (default $FWAUDIT_FINGERPRINT_KEY, else the public key: docs/fleet.md)")
 	sf.limits.add(cmd)
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "jsonl", "markdown", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
@@ -132,6 +135,9 @@ See docs/configuration.md.`,
 
 func runScan(cmd *cobra.Command, args []string, sf *scanFlags) error {
 	if err := applyConfig(cmd, sf); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := useFingerprintKey(sf.fpKeyFile); err != nil {
 		return usageErr("%v", err)
 	}
 	switch sf.format {

@@ -44,11 +44,13 @@ func init() {
 	add("software-integrity", "unsigned-container")
 	// extraction (scan.LayerFindings)
 	add("extraction-anomaly", "extraction-anomaly/*", "extraction-failed", "extraction-partial", "opaque-data")
+	// fleet: the same secret in several images (fleet.SharedFindings)
+	add("shared-secret", "shared-secret")
 }
 
 var knownCategories = []string{
 	"hardcoded-credential", "private-key", "outdated-component", "insecure-service", "insecure-config",
-	"extraction-anomaly", "software-integrity",
+	"extraction-anomaly", "software-integrity", "shared-secret",
 }
 
 // knownAnalyzers are the names an item's checks may use (Analyzer.Name(),
