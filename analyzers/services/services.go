@@ -29,7 +29,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/extract"
@@ -124,6 +126,9 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 	if err := ctx.Err(); err != nil {
 		return out, err
 	}
+	if cut := readCut(t).sorted(); len(cut) > 0 {
+		return out, fmt.Errorf("services: limit reached: %d files hold more than %d bytes of lines (first %s); the lines after that were not checked", len(cut), ReadBound, cut[0])
+	}
 	if len(bounded) > 0 {
 		return out, fmt.Errorf("services: the boot scripts of layer(s) %s exceed the walk bounds (%d commands, %d script runs); services started after that point are not reported", strings.Join(bounded, ", "), maxSteps, maxRuns)
 	}
@@ -164,10 +169,40 @@ func readText(t *analyzers.Target, f analyzers.File) ([]byte, bool) {
 	}
 	// overlong lines are blanked, so a huge first line hides nothing
 	data, _, err := t.ReadLines(f, ReadBound)
-	if err != nil && !errors.Is(err, analyzers.ErrTooBig) {
+	if errors.Is(err, analyzers.ErrTooBig) {
+		readCut(t).add(f.Path)
+	} else if err != nil {
 		return nil, false
 	}
 	return data, true
+}
+
+// cutFiles collects, per target, the files read only up to ReadBound, so
+// that Analyze reports the bound instead of ending silently.
+type cutFiles struct {
+	mu    sync.Mutex
+	paths map[string]bool
+}
+
+func (c *cutFiles) add(p string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.paths[p] = true
+}
+
+func (c *cutFiles) sorted() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.paths))
+	for p := range c.paths {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func readCut(t *analyzers.Target) *cutFiles {
+	return t.Shared("services.cut", func() any { return &cutFiles{paths: map[string]bool{}} }).(*cutFiles)
 }
 
 // evidence redacts credentials in text and gives the fingerprint: of the

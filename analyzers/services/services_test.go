@@ -497,3 +497,17 @@ func FuzzInittab(f *testing.F) {
 		}
 	})
 }
+
+// A boot script with more than ReadBound bytes of lines is read up to the
+// bound and the analyzer reports that it stopped.
+func TestReadBoundReported(t *testing.T) {
+	long := strings.Repeat("# padding line of a boot script, nothing to see\n", (ReadBound/48)+10)
+	tg := testcorpus.DirTarget(t, testcorpus.Tree(t, map[string]string{"etc/init.d/rcS": "#!/bin/sh\ntelnetd -l /bin/sh\n" + long}))
+	fs, err := New().Analyze(context.Background(), tg)
+	if err == nil || !strings.Contains(err.Error(), "limit reached") || !strings.Contains(err.Error(), "/etc/init.d/rcS") {
+		t.Errorf("the read bound was not reported: %v", err)
+	}
+	if len(fs) == 0 {
+		t.Error("the findings before the bound were lost")
+	}
+}

@@ -93,15 +93,22 @@ func candidate(p string) (yes, maybe bool) {
 
 func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
 	var out []analyzers.Finding
+	var cut, skipped []string
 	for _, f := range t.Files() {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		if f.Layer == nil || !f.Layer.IsFilesystem() || f.Size == 0 || f.Size > 16*ReadBound {
+		if f.Layer == nil || !f.Layer.IsFilesystem() || f.Size == 0 {
 			continue
 		}
 		yes, maybe := candidate(f.Path)
 		if !yes && !maybe {
+			continue
+		}
+		if f.Size > 16*ReadBound {
+			if yes {
+				skipped = append(skipped, f.Path)
+			}
 			continue
 		}
 		if !yes && !a.rules.Wants(f.Path) {
@@ -117,7 +124,9 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		}
 		// overlong lines are blanked, so a huge first line hides nothing
 		data, _, err := t.ReadLines(f, ReadBound)
-		if err != nil && !errors.Is(err, analyzers.ErrTooBig) {
+		if errors.Is(err, analyzers.ErrTooBig) {
+			cut = append(cut, f.Path)
+		} else if err != nil {
 			continue
 		}
 		t.Examined("transport", "service configuration files", f)
@@ -144,6 +153,12 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 				Guidelines:  append([]int(nil), h.Rule.Guidelines...),
 			})
 		}
+	}
+	if len(skipped) > 0 {
+		return out, fmt.Errorf("transport: limit reached: %d configuration files larger than %d bytes were not read (first %s)", len(skipped), 16*ReadBound, skipped[0])
+	}
+	if len(cut) > 0 {
+		return out, fmt.Errorf("transport: limit reached: %d files hold more than %d bytes of lines (first %s); the lines after that were not checked", len(cut), ReadBound, cut[0])
 	}
 	return out, nil
 }

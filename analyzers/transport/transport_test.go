@@ -145,3 +145,29 @@ func TestCandidate(t *testing.T) {
 		}
 	}
 }
+
+// A file with more than ReadBound bytes of lines is read up to the bound
+// and the analyzer says it stopped; a configuration file too large to read
+// at all is named, never skipped in silence. The findings before the bound
+// are still reported.
+func TestReadBoundReported(t *testing.T) {
+	long := strings.Repeat("# padding line of a configuration file\n", (ReadBound/30)+10)
+	tg := layerTarget(testcorpus.Tree(t, map[string]string{
+		"etc/fw_check.sh": "#!/bin/sh\nwget --no-check-certificate https://x.vendor.com/cfg\n" + long,
+	}), "squashfs@0x0")
+	fs, err := New().Analyze(context.Background(), tg)
+	if err == nil || !strings.Contains(err.Error(), "limit reached") || !strings.Contains(err.Error(), "/etc/fw_check.sh") {
+		t.Errorf("the read bound was not reported: %v", err)
+	}
+	if len(fs) == 0 {
+		t.Error("the findings before the bound were lost")
+	}
+	big := testcorpus.Tree(t, map[string]string{"etc/config/huge.conf": "x"})
+	f, _ := os.OpenFile(filepath.Join(big, "etc/config/huge.conf"), os.O_WRONLY, 0)
+	f.Truncate(16*ReadBound + 1) // sparse
+	f.Close()
+	_, err = New().Analyze(context.Background(), layerTarget(big, "squashfs@0x0"))
+	if err == nil || !strings.Contains(err.Error(), "/etc/config/huge.conf") {
+		t.Errorf("a configuration file too large to read was skipped in silence: %v", err)
+	}
+}

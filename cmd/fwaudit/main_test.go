@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,12 @@ func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "fwaudit-cmd-test-")
 	if err != nil {
 		panic(err)
+	}
+	// the go build cache of the machine, kept for building the binary
+	// (signal_test.go): XDG_CACHE_HOME moves below would give it an empty
+	// one and rebuild every dependency
+	if out, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+		goCache = strings.TrimSpace(string(out))
 	}
 	os.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
 	os.Setenv("GRYPE_DB_CACHE_DIR", filepath.Join(dir, "grype"))

@@ -19,6 +19,7 @@ import (
 )
 
 var (
+	goCache string
 	binOnce sync.Once
 	binPath string
 	binErr  error
@@ -34,7 +35,11 @@ func fwauditBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "fwaudit")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		build := exec.Command("go", "build", "-o", binPath, ".")
+		if goCache != "" {
+			build.Env = append(os.Environ(), "GOCACHE="+goCache)
+		}
+		out, err := build.CombinedOutput()
 		if err != nil {
 			binErr = errors.New(string(out))
 		}
