@@ -436,6 +436,10 @@ func (m *mdWriter) guidelineDetails(r *Report) {
 					continue
 				}
 				where := mdCode(f.Path, false)
+				if f.Path == "" {
+					// a finding on a layer itself (a container header)
+					where = "the layer itself"
+				}
 				if f.Line > 0 {
 					where += fmt.Sprintf(", line %d", f.Line)
 				} else if f.Offset != nil {
