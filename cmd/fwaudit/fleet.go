@@ -38,6 +38,18 @@ func openStore(ctx context.Context, url string, create bool) (*fleet.Store, erro
 	return s, nil
 }
 
+// storeSession opens the store under a context that SIGINT and SIGTERM
+// cancel; done closes the store and stops the signal handling.
+func storeSession(url string, create bool) (ctx context.Context, s *fleet.Store, done func(), err error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	s, err = openStore(ctx, url, create)
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, s, func() { s.Close(); stop() }, nil
+}
+
 // workerFlags are the scan options of in-process and remote workers.
 type workerFlags struct {
 	out     string
@@ -124,13 +136,11 @@ which wins. The store is created if missing.`,
 					return usageErr("%v", err)
 				}
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			s, err := openStore(ctx, store, true)
+			ctx, s, done, err := storeSession(store, true)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer done()
 			res, err := s.Add(ctx, args, man, fleet.Scanner())
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
@@ -171,13 +181,11 @@ as failed with its error; the fleet goes on.`,
 			if workers < 1 {
 				return usageErr("--workers must be at least 1")
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			s, err := openStore(ctx, store, false)
+			ctx, s, done, err := storeSession(store, false)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer done()
 			if err := s.Work(ctx, wf.worker(workers), true); err != nil {
 				if errors.Is(err, context.Canceled) {
 					return &exitError{code: exitUsage, err: errors.New("interrupted")}
@@ -206,13 +214,11 @@ func newFleetStatusCmd() *cobra.Command {
 		Short: "Queued / running / done / failed counts (a progress bar on a terminal)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			s, err := openStore(ctx, store, false)
+			ctx, s, done, err := storeSession(store, false)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer done()
 			out := cmd.OutOrStdout()
 			tty := false
 			if f, ok := out.(*os.File); ok {
@@ -295,13 +301,11 @@ func newFleetReportCmd() *cobra.Command {
 			if out == "" {
 				return usageErr("--out is required")
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			s, err := openStore(ctx, store, false)
+			ctx, s, done, err := storeSession(store, false)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer done()
 			if err := analyzers.SetFingerprintKey(s.Key()); err != nil {
 				return err
 			}

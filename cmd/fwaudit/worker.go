@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -33,13 +31,11 @@ delay (docs/fleet.md).`,
 			if concurrency < 1 {
 				return usageErr("--concurrency must be at least 1")
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			s, err := openStore(ctx, store, false)
+			ctx, s, done, err := storeSession(store, false)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
+			defer done()
 			w := wf.worker(concurrency)
 			fmt.Fprintf(os.Stderr, "fwaudit: worker %d on %s\n", os.Getpid(), redactStore(store))
 			err = s.Work(ctx, w, false)
