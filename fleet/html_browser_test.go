@@ -2,18 +2,16 @@ package fleet
 
 import (
 	"bytes"
-	"context"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
+)
 
 // hostile is firmware-controlled text: names, vendor strings, paths.
 const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">`
@@ -23,12 +21,6 @@ const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__p
 // row per image with the verdicts in the right cells, the shared secret is
 // listed with both images, no script runs and the markup shows as text.
 func TestFleetHTMLInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (%v): CI must install chromium", chromiumPath, err)
-		}
-		t.Skipf("%s is missing: install it with apt-get install -y chromium to run the browser test", chromiumPath)
-	}
 	sha1 := strings.Repeat("a", 64)
 	sha2 := strings.Repeat("b", 64)
 	fl := &Fleet{
@@ -64,18 +56,7 @@ func TestFleetHTMLInBrowser(t *testing.T) {
 	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := testcorpus.Browser(t, 1280, 900)
 	u := url.URL{Scheme: "file", Path: page}
 	if err := chromedp.Do(bctx, chromedp.Navigate(u.String()), chromedp.WaitReady(chromedp.CSS("#matrix-table"))); err != nil {
 		t.Fatalf("chromium: %v", err)

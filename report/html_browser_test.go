@@ -1,20 +1,17 @@
 package report
 
 import (
-	"context"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is Debian's chromium (apt-get install -y chromium).
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/fwaudit/fwaudit/internal/testcorpus"
+)
 
 // TestHTMLInBrowser opens a report.html full of hostile markup in headless
 // Chromium: the verdict table must show 13 rows with the right verdicts, no
@@ -22,13 +19,6 @@ const chromiumPath = "/usr/bin/chromium"
 // screenshot is saved to $FWAUDIT_ARTIFACTS (or a temporary folder), and to
 // docs/report-html.png when FWAUDIT_UPDATE_SCREENSHOT=1.
 func TestHTMLInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (%v): CI must install chromium (apt-get install -y chromium)", chromiumPath, err)
-		}
-		t.Skipf("%s is missing: install it with apt-get install -y chromium to run the browser test", chromiumPath)
-	}
-
 	r := complianceFixture()
 	evidence := hostileHTML + " " + hostile
 	for i := range r.Findings {
@@ -55,29 +45,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1500),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
+	bctx := testcorpus.Browser(t, 1280, 1500)
 
 	u := url.URL{Scheme: "file", Path: htmlPath}
 	if err := chromedp.Do(bctx,
