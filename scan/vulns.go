@@ -199,4 +199,3 @@ func sevRank(s string) int {
 	}
 	return r
 }
-
