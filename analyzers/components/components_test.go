@@ -440,3 +440,22 @@ func TestCatalogBuiltOnce(t *testing.T) {
 		t.Errorf("after a cancelled caller: %q, want busybox 1.01", got)
 	}
 }
+
+// BenchmarkCatalogWR841NSecondCall: the catalog as the scan's components
+// stage asks for it after the eol analyzer built it on the same Target.
+func BenchmarkCatalogWR841NSecondCall(b *testing.B) {
+	img := testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	res, err := extract.Extract(context.Background(), img, b.TempDir(), extract.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := analyzers.NewTarget(res.Layers)
+	if _, err := Catalog(context.Background(), t, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Catalog(context.Background(), t, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
