@@ -211,12 +211,10 @@ func TestWalkCoverageAndErrors(t *testing.T) {
 	if !errors.Is(err, boom) || len(seen) != 3 {
 		t.Errorf("err %v after %v, want boom after 3 files", err, seen)
 	}
-	n := 0
 	res, err := WalkParallel(context.Background(), tg, Selector{}, 2, func(f File) (int, error) {
 		if f.Path == "/kernel" {
 			return 0, boom
 		}
-		n++
 		return 1, nil
 	})
 	if !errors.Is(err, boom) {
@@ -226,6 +224,18 @@ func TestWalkCoverageAndErrors(t *testing.T) {
 		if r.File.Path == "/kernel" {
 			t.Error("the failing file has a result")
 		}
+	}
+
+	// a panic in a worker is the walk's error, not the end of the process
+	_, err = WalkParallel(context.Background(), tg, Selector{}, 2, func(f File) (int, error) {
+		if f.Path == "/etc/shadow" {
+			var m map[string]int
+			m["x"]++
+		}
+		return 0, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "panic on /etc/shadow") {
+		t.Errorf("WalkParallel with a panicking fn: %v", err)
 	}
 
 	// Skip leaves a file out of a parallel walk's results

@@ -146,9 +146,9 @@ type Visited[R any] struct {
 // once (workers < 1: one). The files are handed out in order, and the
 // results come back in the order of Files whatever the scheduling, so the
 // output stays deterministic; a file fn returns Skip for is left out. The
-// first other error fn returns stops the walk and is returned with the
-// results so far, as is ctx's error when it is cancelled. fn must be safe
-// for concurrent use.
+// first other error fn returns (or a panic in fn) stops the walk and is
+// returned with the results so far, as is ctx's error when it is
+// cancelled. fn must be safe for concurrent use.
 func WalkParallel[R any](ctx context.Context, t *Target, sel Selector, workers int, fn func(File) (R, error)) ([]Visited[R], error) {
 	m, err := sel.compile()
 	if err != nil {
@@ -186,8 +186,14 @@ func WalkParallel[R any](ctx context.Context, t *Target, sel Selector, workers i
 					continue
 				}
 				var v R
-				err := m.visit(t, f, func(f File) error {
-					var err error
+				err := m.visit(t, f, func(f File) (err error) {
+					// a panic in a worker would end the process, beyond
+					// Run's recovery: it becomes the walk's error
+					defer func() {
+						if p := recover(); p != nil {
+							err = fmt.Errorf("walk: panic on %s: %v", f.Path, p)
+						}
+					}()
 					v, err = fn(f)
 					return err
 				})
