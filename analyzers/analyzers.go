@@ -204,9 +204,13 @@ func Run(ctx context.Context, t *Target, list []Analyzer, jobs int) Outcome {
 	}
 	var mu sync.Mutex
 	var out Outcome
+	// each analyzer's findings are kept in its slot and joined in list
+	// order, so equal findings of two analyzers come out the same way
+	// whatever the scheduling
+	found := make([][]Finding, len(list))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(jobs)
-	for _, a := range list {
+	for i, a := range list {
 		g.Go(func() error {
 			start := time.Now()
 			fs, err := safeAnalyze(gctx, a, t)
@@ -230,11 +234,14 @@ func Run(ctx context.Context, t *Target, list []Analyzer, jobs int) Outcome {
 			} else {
 				out.Ran = append(out.Ran, a.Name())
 			}
-			out.Findings = append(out.Findings, fs...)
+			found[i] = fs
 			return nil
 		})
 	}
 	g.Wait()
+	for _, fs := range found {
+		out.Findings = append(out.Findings, fs...)
+	}
 	SortFindings(out.Findings)
 	out.Findings = dedupe(out.Findings)
 	sort.Slice(out.Failures, func(i, j int) bool { return out.Failures[i].Analyzer < out.Failures[j].Analyzer })

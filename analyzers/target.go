@@ -277,54 +277,86 @@ func (t *Target) Shared(key string, compute func() any) any {
 	return t.cache[key]
 }
 
+// MaxLinkHops bounds the symlinks Resolve follows for one path: fewer than
+// MaxLinkHops (Linux allows 40), so a link loop ends.
+const MaxLinkHops = 40
+
 // Resolve finds the file at an image path inside layer l, following symlinks
 // the way the device would, with absolute targets resolved inside the
-// layer's root (never outside it). It returns false if there is none.
+// layer's root (never outside it). It returns false if there is none, or
+// the path leads to something other than a regular file.
 func (t *Target) Resolve(l *extract.Layer, p string) (File, bool) {
-	if l == nil || l.Root == "" {
+	resolved, host, fi, ok := resolveLinks(l, p)
+	if !ok || !fi.Mode().IsRegular() {
 		return File{}, false
 	}
+	rel := strings.TrimPrefix(resolved, "/")
+	mode := fi.Mode()
+	if m, ok := l.Modes[rel]; ok {
+		mode = m
+	}
+	return File{Layer: l, Path: resolved, HostPath: host, Size: fi.Size(), Mode: mode}, true
+}
+
+// ResolveDir is Resolve for a folder: it returns the folder's path inside
+// the image (links followed) and its host path in the work directory.
+func (t *Target) ResolveDir(l *extract.Layer, p string) (imagePath, hostPath string, ok bool) {
+	resolved, host, fi, ok := resolveLinks(l, p)
+	if !ok || !fi.IsDir() {
+		return "", "", false
+	}
+	return resolved, host, true
+}
+
+// resolveLinks walks p inside l's root one component at a time, following
+// symlinks in every component (a relative target from the link's folder,
+// an absolute one from the layer's root; ".." stops at the root), fewer
+// than MaxLinkHops of them. It returns the resolved path inside the image, its
+// host path and what it is.
+func resolveLinks(l *extract.Layer, p string) (resolved, host string, fi fs.FileInfo, ok bool) {
+	if l == nil || l.Root == "" {
+		return "", "", nil, false
+	}
 	cur := path.Clean("/" + p)
-	for hops := 0; hops < 40; hops++ {
-		// walk components, resolving links in parents too
+	for hops := 0; hops < MaxLinkHops; hops++ {
 		parts := strings.Split(strings.TrimPrefix(cur, "/"), "/")
-		resolved := "/"
+		resolved = "/"
 		changed := false
 		for i, part := range parts {
-			next := path.Join(resolved, part)
-			host := filepath.Join(l.Root, filepath.FromSlash(next))
-			fi, err := os.Lstat(host)
-			if err != nil {
-				return File{}, false
+			if part == "" {
+				continue
 			}
-			if fi.Mode()&fs.ModeSymlink != 0 {
-				target, err := os.Readlink(host)
+			next := path.Join(resolved, part)
+			h := filepath.Join(l.Root, filepath.FromSlash(next))
+			st, err := os.Lstat(h)
+			if err != nil {
+				return "", "", nil, false
+			}
+			if st.Mode()&fs.ModeSymlink != 0 {
+				target, err := os.Readlink(h)
 				if err != nil {
-					return File{}, false
+					return "", "", nil, false
 				}
 				if !strings.HasPrefix(target, "/") {
 					target = path.Join(resolved, target)
 				}
-				rest := strings.Join(parts[i+1:], "/")
-				cur = path.Clean("/" + path.Join(target, rest))
+				cur = path.Clean("/" + path.Join(target, strings.Join(parts[i+1:], "/")))
 				changed = true
 				break
+			}
+			if i < len(parts)-1 && !st.IsDir() {
+				return "", "", nil, false
 			}
 			resolved = next
 		}
 		if !changed {
-			host := filepath.Join(l.Root, filepath.FromSlash(resolved))
-			fi, err := os.Lstat(host)
-			if err != nil || !fi.Mode().IsRegular() {
-				return File{}, false
+			host = filepath.Join(l.Root, filepath.FromSlash(resolved))
+			st, err := os.Lstat(host)
+			if err != nil {
+				return "", "", nil, false
 			}
-			rel := strings.TrimPrefix(resolved, "/")
-			mode := fi.Mode()
-			if m, ok := l.Modes[rel]; ok {
-				mode = m
-			}
-			return File{Layer: l, Path: resolved, HostPath: host, Size: fi.Size(), Mode: mode}, true
+			return resolved, host, st, true
 		}
 	}
-	return File{}, false
+	return "", "", nil, false
 }

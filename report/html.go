@@ -431,17 +431,18 @@ func findingView(f *analyzers.Finding, num int) htmlFinding {
 }
 
 // componentViews lists the components with their known vulnerabilities and
-// end-of-life status (from the eol analyzer's findings, which carry the
-// fingerprint of "name@version").
+// end-of-life status, as the scan's component enrichment set them on each
+// component (Component.Vulnerabilities, Component.EOL).
 func componentViews(r *Report) []htmlComponent {
-	eol := map[string]*analyzers.Finding{}
-	for i := range r.Findings {
-		f := &r.Findings[i]
-		if f.Rule != "eol-component" && f.Rule != "stale-component" {
-			continue
-		}
-		if g, ok := eol[f.Fingerprint]; !ok || (g.Rule != "eol-component" && f.Rule == "eol-component") {
-			eol[f.Fingerprint] = f
+	// the end-of-life note is the message of the finding the status links
+	// to, reported or accepted by a baseline
+	messages := map[string]string{}
+	for _, f := range r.Findings {
+		messages[f.ID] = f.Message
+	}
+	for _, s := range r.Suppressed {
+		if _, ok := messages[s.Finding.ID]; !ok {
+			messages[s.Finding.ID] = s.Finding.Message
 		}
 	}
 	out := make([]htmlComponent, 0, len(r.Components))
@@ -480,13 +481,18 @@ func componentViews(r *Report) []htmlComponent {
 				hc.Fixed += "; worst fixed in " + htmlText(w.Fixed, 80)
 			}
 		}
-		if f := eol[analyzers.Fingerprint(c.Name+"@"+c.Version)]; f != nil && c.Name != "" {
-			if f.Rule == "eol-component" {
+		if e := c.EOL; e != nil {
+			switch e.Status {
+			case EOLEnded:
 				hc.EOL, hc.EOLClass = "End of life ✗", "v-fail"
-			} else {
+			default:
 				hc.EOL, hc.EOLClass = "Outdated !", "v-needs"
 			}
-			hc.EOLNote = htmlText(f.Message, htmlMaxText)
+			note, ok := messages[e.Finding]
+			if !ok {
+				note = e.Detail
+			}
+			hc.EOLNote = htmlText(note, htmlMaxText)
 		}
 		out = append(out, hc)
 	}

@@ -31,6 +31,8 @@ func complianceFixture() *Report {
 		Evidence: "busybox 1.31.1", Message: "busybox 1.31.1 reached its end of life on 2020-10-01",
 		Fingerprint: analyzers.Fingerprint("busybox@1.31.1"), Guidelines: []int{3}, Analyzer: "eol"}
 	eol.SetID()
+	// the scan's component enrichment links the component to the finding
+	r.Components[0].EOL = &EOL{Status: EOLEnded, Detail: eol.Evidence, Finding: eol.ID}
 	// no private key (so guideline 4 can pass) and telnet bears on 6 only
 	// (so guideline 5, whose check did not run, is not assessed)
 	r.Findings = slices.DeleteFunc(r.Findings, func(f analyzers.Finding) bool { return f.Rule == "private-key" })
@@ -242,6 +244,53 @@ func TestHTMLStructure(t *testing.T) {
 				t.Errorf("finding %s of guideline %s is not listed under the guideline and under its severity", id, it.ID)
 			}
 		}
+	}
+}
+
+// TestHTMLComponentEOLFromFields: the components table shows the
+// end-of-life status carried on each component, whatever the rule names
+// of the findings; the note is the linked finding's message, reported or
+// accepted by a baseline, else the status's own detail.
+func TestHTMLComponentEOLFromFields(t *testing.T) {
+	r := complianceFixture()
+	var eolID string
+	for i := range r.Findings {
+		if r.Findings[i].Rule == "eol-component" {
+			eolID = r.Findings[i].ID
+			r.Findings[i].Rule = "renamed-rule" // rule names are not read
+		}
+	}
+	accepted := analyzers.Finding{ID: "FW-ACCEPTED", Rule: "x", Message: "dropbear 2019.78 is 7 years old (accepted)"}
+	r.Suppressed = []SuppressedFinding{{Finding: accepted, Justification: "vendor fork"}}
+	r.Components[1].EOL = &EOL{Status: EOLStale, Detail: "dropbear 2019.78 (released 2019)", Finding: accepted.ID}
+	r.Components[2].EOL = &EOL{Status: EOLEnded, Detail: "evil 1.0 (cycle 1 ended)", Finding: "FW-DISABLED"}
+	got := componentViews(r)
+	if len(got) != 3 {
+		t.Fatalf("%d component rows, want 3", len(got))
+	}
+	want := []struct{ eol, class, note string }{
+		{"End of life ✗", "v-fail", "busybox 1.31.1 reached its end of life on 2020-10-01"},
+		{"Outdated !", "v-needs", "dropbear 2019.78 is 7 years old (accepted)"},
+		{"End of life ✗", "v-fail", "evil 1.0 (cycle 1 ended)"},
+	}
+	for i, w := range want {
+		if got[i].EOL != w.eol || got[i].EOLClass != w.class || string(got[i].EOLNote) != w.note {
+			t.Errorf("row %d: %q %q %q; want %q %q %q", i, got[i].EOL, got[i].EOLClass, got[i].EOLNote, w.eol, w.class, w.note)
+		}
+	}
+	if eolID == "" || r.Components[0].EOL.Finding != eolID {
+		t.Fatalf("the fixture's busybox status does not link its finding %q", eolID)
+	}
+	// a component without the field shows no status, even when a finding
+	// of the old rule names with its fingerprint is there
+	r.Components[0].EOL = nil
+	for i := range r.Findings {
+		if r.Findings[i].ID == eolID {
+			r.Findings[i].Rule = "eol-component"
+		}
+	}
+	if got := componentViews(r)[0]; got.EOL != "" || got.EOLNote != "" {
+		t.Errorf("busybox without an EOL field shows %q %q", got.EOL, got.EOLNote)
 	}
 }
 

@@ -128,7 +128,7 @@ type Component struct {
 
 // EOL is a component's end-of-life status.
 type EOL struct {
-	// Status is "end-of-life" or "stale".
+	// Status is EOLEnded ("end-of-life") or EOLStale ("stale").
 	Status string `json:"status"`
 	// Detail says why ("busybox 1.01 (released 2005-08-17, 21 years before
 	// the scan)").
@@ -136,6 +136,14 @@ type EOL struct {
 	// Finding is the id of the eol-component or stale-component finding.
 	Finding string `json:"finding"`
 }
+
+// The end-of-life statuses of a component (EOL.Status).
+const (
+	// EOLEnded: the component's release line reached its end of life.
+	EOLEnded = "end-of-life"
+	// EOLStale: the component is older than the policy allows.
+	EOLStale = "stale"
+)
 
 // Vulnerability is one known vulnerability of a component.
 type Vulnerability struct {

@@ -199,25 +199,3 @@ func sevRank(s string) int {
 	}
 	return r
 }
-
-// applyEOL marks each component the eol analyzer judged: its finding's
-// fingerprint is that of "name@version".
-func applyEOL(comps []report.Component, fs []analyzers.Finding) {
-	byFP := map[string]analyzers.Finding{}
-	for _, f := range fs {
-		if f.Rule == "eol-component" || f.Rule == "stale-component" {
-			byFP[f.Fingerprint] = f
-		}
-	}
-	for i := range comps {
-		f, ok := byFP[analyzers.Fingerprint(comps[i].Name+"@"+comps[i].Version)]
-		if !ok {
-			continue
-		}
-		st := "end-of-life"
-		if f.Rule == "stale-component" {
-			st = "stale"
-		}
-		comps[i].EOL = &report.EOL{Status: st, Detail: f.Evidence, Finding: f.ID}
-	}
-}

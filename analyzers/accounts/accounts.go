@@ -172,23 +172,21 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 
 func (a *analyzer) analyze(ctx context.Context, t *analyzers.Target, st *state) ([]analyzers.Finding, error) {
 	var files []*acctFile
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if f.Layer == nil || !f.Layer.IsFilesystem() {
-			continue
-		}
-		kind := kindOf(path.Base(f.Path))
-		if kind == kindNone {
-			continue
-		}
-		af := st.load(f, kind)
+	sel := analyzers.Selector{
+		FileSystems: true,
+		Match:       func(f analyzers.File) bool { return kindOf(path.Base(f.Path)) != kindNone },
+		Analyzer:    "accounts", What: "account databases",
+	}
+	err := t.Walk(ctx, sel, func(f analyzers.File) error {
+		af := st.load(f, kindOf(path.Base(f.Path)))
 		if af == nil {
-			continue
+			return analyzers.Skip
 		}
-		t.Examined("accounts", "account databases", f)
 		files = append(files, af)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	var (

@@ -100,17 +100,12 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 	stores := map[string][]string{}        // layer ID → trust store descriptions
 	storeLayer := map[string]analyzers.File{}
 	var unread []string
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if f.Size == 0 {
-			continue
-		}
+	sel := analyzers.Selector{MinSize: 1, Analyzer: "certificates", What: "text and DER files searched for certificates"}
+	err := t.Walk(ctx, sel, func(f analyzers.File) error {
 		ext := strings.ToLower(path.Ext(f.Path))
 		class := t.Classify(f)
 		if class != analyzers.ClassText && !derExt[ext] {
-			continue
+			return analyzers.Skip
 		}
 		bound := int64(TextBound)
 		if class != analyzers.ClassText {
@@ -119,9 +114,8 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		data, err := t.ReadHead(f, bound)
 		if err != nil {
 			unread = append(unread, f.Path)
-			continue
+			return analyzers.Skip
 		}
-		t.Examined("certificates", "text and DER files searched for certificates", f)
 		lid := layerID(f)
 		var found []cert
 		if class == analyzers.ClassText || bytes.Contains(data, []byte("-----BEGIN ")) {
@@ -163,6 +157,10 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			}
 		}
 		certs = append(certs, found...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []analyzers.Finding
 	for _, c := range certs {

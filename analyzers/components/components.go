@@ -19,12 +19,11 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	rules "github.com/fwaudit/fwaudit/rules/components"
@@ -72,39 +71,50 @@ type hit struct {
 // file that cannot be read is skipped; the error returned then lists the
 // failures (the components found are still returned), as does a cancelled
 // context.
+//
+// The catalog is built once per Target and rule set and shared by every
+// caller (the eol analyzer, the scan's components stage and its SBOM); a
+// catalog cut short by a cancelled context is not kept.
 func Catalog(ctx context.Context, t *analyzers.Target, rs []*rules.Rule) ([]Component, error) {
 	if rs == nil {
 		rs = rules.Default()
 	}
 	key := rulesKey(rs)
-	files := t.Files()
-	results := make([][]hit, len(files))
+	v := t.Shared("components:catalog:"+key, func() any {
+		comps, err := buildCatalog(ctx, t, rs, key)
+		return catalogResult{comps, err, ctx.Err() != nil}
+	})
+	r, _ := v.(catalogResult)
+	if r.cancelled && ctx.Err() == nil {
+		// an earlier caller's context ended while it was building; the
+		// per-file results it got to are cached, so this is quick
+		return buildCatalog(ctx, t, rs, key)
+	}
+	return slices.Clone(r.comps), r.err
+}
+
+type catalogResult struct {
+	comps     []Component
+	err       error
+	cancelled bool
+}
+
+func buildCatalog(ctx context.Context, t *analyzers.Target, rs []*rules.Rule, key string) ([]Component, error) {
 	var (
 		mu   sync.Mutex
 		errs []string
 	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(min(4, max(1, runtime.GOMAXPROCS(0))))
-	for i := range files {
-		if gctx.Err() != nil {
-			break
+	workers := min(4, max(1, runtime.GOMAXPROCS(0)))
+	results, _ := analyzers.WalkParallel(ctx, t, analyzers.Selector{}, workers, func(f analyzers.File) ([]hit, error) {
+		hs, err := scanFile(t, f, rs, key)
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, fmt.Sprintf("%s: %v", f.Path, err))
+			mu.Unlock()
 		}
-		g.Go(func() error {
-			if gctx.Err() != nil {
-				return nil
-			}
-			hs, err := scanFile(t, files[i], rs, key)
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, fmt.Sprintf("%s: %v", files[i].Path, err))
-				mu.Unlock()
-			}
-			results[i] = hs
-			return nil
-		})
-	}
-	g.Wait()
-	comps := merge(files, results)
+		return hs, nil
+	})
+	comps := merge(results)
 	if err := ctx.Err(); err != nil {
 		return comps, err
 	}
@@ -218,7 +228,7 @@ func dtNeeded(data []byte) (out []string) {
 
 // merge groups hits into one component per (name, version) and one location
 // per (layer, path), keeping the first evidence in rule order.
-func merge(files []analyzers.File, results [][]hit) []Component {
+func merge(results []analyzers.Visited[[]hit]) []Component {
 	type locKey struct{ layer, path string }
 	type acc struct {
 		c    *Component
@@ -226,9 +236,9 @@ func merge(files []analyzers.File, results [][]hit) []Component {
 		locs map[locKey]bool
 	}
 	byKey := map[string]*acc{}
-	for i, hs := range results {
-		f := files[i]
-		for _, h := range hs {
+	for _, r := range results {
+		f := r.File
+		for _, h := range r.Value {
 			k := h.rule.Name + "\x00" + h.m.Version
 			a := byKey[k]
 			if a == nil {

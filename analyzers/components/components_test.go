@@ -407,3 +407,55 @@ func TestCatalogRawBootLoader(t *testing.T) {
 		t.Errorf("location %+v cpes %v", loc, c.CPEs)
 	}
 }
+
+// TestCatalogBuiltOnce: the eol analyzer and the scan's components stage
+// share one catalog per Target: a second call reads no file again, a
+// caller changing its copy does not change the next caller's, and a
+// catalog cut short by a cancelled context is built again for the next
+// caller.
+func TestCatalogBuiltOnce(t *testing.T) {
+	dir := testcorpus.Tree(t, map[string]string{"bin/busybox": elfHdr + "\x00BusyBox v1.01 (x)\x00"})
+	tg := analyzers.NewTarget([]*extract.Layer{layer(dir, "filesystem", "fs")})
+	first := catalog(t, tg)
+	if got := summary(first); !slices.Equal(got, []string{"busybox 1.01"}) {
+		t.Fatalf("got %q", got)
+	}
+	// the file changes on disk: a second scan of it would find 1.02
+	if err := os.WriteFile(filepath.Join(dir, "bin", "busybox"), []byte(elfHdr+"\x00BusyBox v1.02 (x)\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first[0].Name = "changed by the first caller"
+	if got := summary(catalog(t, tg)); !slices.Equal(got, []string{"busybox 1.01"}) {
+		t.Errorf("second call: %q, want the shared catalog's busybox 1.01", got)
+	}
+
+	dir2 := testcorpus.Tree(t, map[string]string{"bin/busybox": elfHdr + "\x00BusyBox v1.01 (x)\x00"})
+	tg2 := analyzers.NewTarget([]*extract.Layer{layer(dir2, "filesystem", "fs")})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Catalog(ctx, tg2, nil); err == nil {
+		t.Fatal("no error from a cancelled context")
+	}
+	if got := summary(catalog(t, tg2)); !slices.Equal(got, []string{"busybox 1.01"}) {
+		t.Errorf("after a cancelled caller: %q, want busybox 1.01", got)
+	}
+}
+
+// BenchmarkCatalogWR841NSecondCall: the catalog as the scan's components
+// stage asks for it after the eol analyzer built it on the same Target.
+func BenchmarkCatalogWR841NSecondCall(b *testing.B) {
+	img := testcorpus.Shared(b, "real/tplink_wr841nv10_en_3_16_9_up_boot_150310.bin")
+	res, err := extract.Extract(context.Background(), img, b.TempDir(), extract.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	t := analyzers.NewTarget(res.Layers)
+	if _, err := Catalog(context.Background(), t, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Catalog(context.Background(), t, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -139,38 +139,32 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 	var out []analyzers.Finding
 	skipped := 0
 	var cut []string
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
-		if f.Layer == nil || !f.Layer.IsFilesystem() || f.Size <= 0 {
-			continue
-		}
-		sel := credrules.Selected(a.opt.Rules, f.Path, false)
-		maybeScript := anyScript && (f.Mode&0o111 != 0 || path.Ext(f.Path) == "")
-		if len(sel) == 0 && !maybeScript {
-			continue
-		}
-		if t.Classify(f) != analyzers.ClassText {
-			continue
-		}
+	walk := analyzers.Selector{
+		FileSystems: true, MinSize: 1, Classes: []analyzers.Class{analyzers.ClassText},
+		Match: func(f analyzers.File) bool {
+			maybeScript := anyScript && (f.Mode&0o111 != 0 || path.Ext(f.Path) == "")
+			return maybeScript || len(credrules.Selected(a.opt.Rules, f.Path, false)) > 0
+		},
+		Analyzer: "credentials", What: "configuration files and scripts",
+	}
+	if err := t.Walk(ctx, walk, func(f analyzers.File) error {
 		// overlong lines are blanked, so a huge first line hides nothing
 		data, _, err := t.ReadLines(f, ReadBound)
 		if errors.Is(err, analyzers.ErrTooBig) {
 			cut = append(cut, f.Path)
 		} else if err != nil {
-			continue
+			return analyzers.Skip
 		}
-		t.Examined("credentials", "configuration files and scripts", f)
-		if anyScript && bytes.HasPrefix(data, []byte("#!")) {
-			sel = credrules.Selected(a.opt.Rules, f.Path, true)
-		}
+		sel := credrules.Selected(a.opt.Rules, f.Path, anyScript && bytes.HasPrefix(data, []byte("#!")))
 		if len(sel) == 0 {
-			continue
+			return nil
 		}
 		fs, sk := a.file(ctx, t, cr, f, sel, data)
 		out = append(out, fs...)
 		skipped += sk
+		return nil
+	}); err != nil {
+		return out, err
 	}
 	out = append(out, a.programs(ctx, t)...)
 	if len(cut) > 0 {

@@ -112,27 +112,27 @@ func matchProgram(r *credrules.ProgramRule, strs []string) []programMatch {
 // programs runs the program detectors over the ELF files they select.
 func (a *analyzer) programs(ctx context.Context, t *analyzers.Target) []analyzers.Finding {
 	var out []analyzers.Finding
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return out
-		}
-		if f.Layer == nil || !f.Layer.IsFilesystem() || f.Size <= 0 || f.Size > ProgramReadBound {
-			continue
-		}
+	selected := func(f analyzers.File) []*credrules.ProgramRule {
 		var sel []*credrules.ProgramRule
 		for _, r := range a.opt.Programs {
 			if r.MatchesPath(f.Path) {
 				sel = append(sel, r)
 			}
 		}
-		if len(sel) == 0 || t.Classify(f) != analyzers.ClassELF {
-			continue
-		}
+		return sel
+	}
+	walk := analyzers.Selector{
+		FileSystems: true, MinSize: 1, MaxSize: ProgramReadBound,
+		Match:   func(f analyzers.File) bool { return len(selected(f)) > 0 },
+		Classes: []analyzers.Class{analyzers.ClassELF},
+	}
+	// a cancelled walk returns the findings so far; Analyze reports ctx
+	t.Walk(ctx, walk, func(f analyzers.File) error {
 		data, err := t.ReadFile(f, ProgramReadBound)
 		if err != nil && !errors.Is(err, analyzers.ErrTooBig) {
-			continue
+			return analyzers.Skip
 		}
-		for _, r := range sel {
+		for _, r := range selected(f) {
 			ps, imports, ok := programStrings(data, r.Compare)
 			if !ok || !imports {
 				continue
@@ -146,7 +146,8 @@ func (a *analyzer) programs(ctx context.Context, t *analyzers.Target) []analyzer
 				out = append(out, a.programFinding(r, f, m, off))
 			}
 		}
-	}
+		return nil
+	})
 	return out
 }
 

@@ -192,13 +192,8 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 	}
 	var all []located
 	var unread []string
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if f.Size == 0 {
-			continue
-		}
+	sel := analyzers.Selector{MinSize: 1, Analyzer: "keys", What: "files searched for private keys"}
+	err := t.Walk(ctx, sel, func(f analyzers.File) error {
 		class := t.Classify(f)
 		bound := int64(BinaryBound)
 		if class == analyzers.ClassText {
@@ -207,9 +202,8 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		data, err := t.ReadHead(f, bound)
 		if err != nil {
 			unread = append(unread, f.Path)
-			continue
+			return analyzers.Skip
 		}
-		t.Examined("keys", "files searched for private keys", f)
 		hits := scan(data)
 		line, last := 1, 0
 		for _, h := range hits {
@@ -221,6 +215,10 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			}
 			all = append(all, l)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	all = analyzers.DropUnpackedCopies(t, all, func(l located) (string, string, string) {
 		id := ""

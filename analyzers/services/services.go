@@ -25,10 +25,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -114,14 +112,13 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 			bounded = append(bounded, l.Path)
 		}
 	}
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
-		if f.Layer == nil || !f.Layer.IsFilesystem() || !a.rules.Wants(f.Path) {
-			continue
-		}
+	// fileFindings records the files it reads as examined
+	sel := analyzers.Selector{FileSystems: true, Match: func(f analyzers.File) bool { return a.rules.Wants(f.Path) }}
+	if err := t.Walk(ctx, sel, func(f analyzers.File) error {
 		out = append(out, fileFindings(t, a.rules, f, Category, "")...)
+		return nil
+	}); err != nil {
+		return out, err
 	}
 	if err := ctx.Err(); err != nil {
 		return out, err
@@ -350,52 +347,9 @@ func (sc *layerScan) runInline(code string, s *src, line int) {
 	p.exec(parseScript(code), &src{file: s.file, via: s.via, ctx: s.ctx, line: line}, true)
 }
 
-// dirHost resolves a folder of the layer to its host path, following
-// symlinks inside the layer only.
-func (sc *layerScan) dirHost(p string) (string, bool) {
-	root := sc.layer.Root
-	cur := path.Clean("/" + p)
-	for hops := 0; hops < 40; hops++ {
-		parts := strings.Split(strings.TrimPrefix(cur, "/"), "/")
-		resolved := "/"
-		changed := false
-		for i, part := range parts {
-			if part == "" {
-				continue
-			}
-			next := path.Join(resolved, part)
-			host := filepath.Join(root, filepath.FromSlash(next))
-			fi, err := os.Lstat(host)
-			if err != nil {
-				return "", false
-			}
-			if fi.Mode()&fs.ModeSymlink != 0 {
-				target, err := os.Readlink(host)
-				if err != nil {
-					return "", false
-				}
-				if !strings.HasPrefix(target, "/") {
-					target = path.Join(resolved, target)
-				}
-				cur = path.Clean("/" + path.Join(target, strings.Join(parts[i+1:], "/")))
-				changed = true
-				break
-			}
-			if !fi.IsDir() {
-				return "", false
-			}
-			resolved = next
-		}
-		if !changed {
-			return filepath.Join(root, filepath.FromSlash(resolved)), true
-		}
-	}
-	return "", false
-}
-
 // list returns the entry names of a folder of the layer, sorted.
 func (sc *layerScan) list(dir string) []string {
-	host, ok := sc.dirHost(dir)
+	_, host, ok := sc.t.ResolveDir(sc.layer, dir)
 	if !ok {
 		return nil
 	}

@@ -35,7 +35,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	"github.com/rs/zerolog"
@@ -232,55 +231,45 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		text bool
 		h    hit
 	}
-	// files are scanned by a worker per core; results are merged in the
+	// files are scanned by a worker per core; results come back in the
 	// order of t.Files(), so the output does not depend on scheduling
-	files := t.Files()
 	type result struct {
-		hits   []hit
-		text   bool
-		unread bool
+		hits []hit
+		text bool
 	}
-	res := make([]result, len(files))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < max(1, min(runtime.GOMAXPROCS(0), 4)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var scratch []byte
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(files) || ctx.Err() != nil {
-					return
-				}
-				f := files[i]
-				if f.Size == 0 {
-					continue
-				}
-				class := t.Classify(f)
-				data, err := t.ReadHead(f, ReadBound)
-				if err != nil {
-					res[i].unread = true
-					continue
-				}
-				t.Examined("tokens", "files searched for tokens", f)
-				res[i].text = class == analyzers.ClassText
-				res[i].hits = e.scan(data, &scratch, res[i].text)
-			}
-		}()
-	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
+	var (
+		mu     sync.Mutex
+		unread = map[string]bool{} // host paths
+	)
+	scratch := sync.Pool{New: func() any { return new([]byte) }}
+	sel := analyzers.Selector{MinSize: 1, Analyzer: "tokens", What: "files searched for tokens"}
+	res, err := analyzers.WalkParallel(ctx, t, sel, min(runtime.GOMAXPROCS(0), 4), func(f analyzers.File) (result, error) {
+		class := t.Classify(f)
+		data, err := t.ReadHead(f, ReadBound)
+		if err != nil {
+			mu.Lock()
+			unread[f.HostPath] = true
+			mu.Unlock()
+			return result{}, analyzers.Skip
+		}
+		buf := scratch.Get().(*[]byte)
+		defer scratch.Put(buf)
+		text := class == analyzers.ClassText
+		return result{e.scan(data, buf, text), text}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	var all []located
-	var unread []string
-	for i, r := range res {
-		if r.unread {
-			unread = append(unread, files[i].Path)
+	var unreadPaths []string
+	for _, f := range t.Files() {
+		if unread[f.HostPath] {
+			unreadPaths = append(unreadPaths, f.Path)
 		}
-		for _, h := range r.hits {
-			all = append(all, located{f: files[i], text: r.text, h: h})
+	}
+	for _, r := range res {
+		for _, h := range r.Value.hits {
+			all = append(all, located{f: r.File, text: r.Value.text, h: h})
 		}
 	}
 	all = analyzers.DropUnpackedCopies(t, all, func(l located) (string, string, string) {
@@ -294,8 +283,8 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 	for _, l := range all {
 		out = append(out, finding(l.f, l.text, l.h))
 	}
-	if len(unread) > 0 {
-		return out, fmt.Errorf("tokens: %d files could not be read (first: %s)", len(unread), unread[0])
+	if len(unreadPaths) > 0 {
+		return out, fmt.Errorf("tokens: %d files could not be read (first: %s)", len(unreadPaths), unreadPaths[0])
 	}
 	return out, nil
 }

@@ -94,32 +94,31 @@ func candidate(p string) (yes, maybe bool) {
 func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
 	var out []analyzers.Finding
 	var cut, skipped []string
-	for _, f := range t.Files() {
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
-		if f.Layer == nil || !f.Layer.IsFilesystem() || f.Size == 0 {
-			continue
-		}
-		yes, maybe := candidate(f.Path)
-		if !yes && !maybe {
-			continue
-		}
+	sel := analyzers.Selector{
+		FileSystems: true, MinSize: 1,
+		Match: func(f analyzers.File) bool {
+			yes, maybe := candidate(f.Path)
+			return yes || maybe
+		},
+		Analyzer: "transport", What: "service configuration files",
+	}
+	err := t.Walk(ctx, sel, func(f analyzers.File) error {
+		yes, _ := candidate(f.Path)
 		if f.Size > 16*ReadBound {
 			if yes {
 				skipped = append(skipped, f.Path)
 			}
-			continue
+			return analyzers.Skip
 		}
 		if !yes && !a.rules.Wants(f.Path) {
-			continue
+			return analyzers.Skip
 		}
 		if t.Classify(f) != analyzers.ClassText {
-			continue
+			return analyzers.Skip
 		}
 		if !yes {
 			if head, _ := t.ReadFile(f, 2); string(head) != "#!" {
-				continue
+				return analyzers.Skip
 			}
 		}
 		// overlong lines are blanked, so a huge first line hides nothing
@@ -127,9 +126,8 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 		if errors.Is(err, analyzers.ErrTooBig) {
 			cut = append(cut, f.Path)
 		} else if err != nil {
-			continue
+			return analyzers.Skip
 		}
-		t.Examined("transport", "service configuration files", f)
 		for _, h := range a.rules.MatchFile(f.Path, data) {
 			ev, first := rules.RedactText(h.Text, h.Secrets, analyzers.Redact)
 			if len(ev) > 400 {
@@ -153,6 +151,10 @@ func (a *analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzer
 				Guidelines:  append([]int(nil), h.Rule.Guidelines...),
 			})
 		}
+		return nil
+	})
+	if err != nil {
+		return out, err
 	}
 	if len(skipped) > 0 {
 		return out, fmt.Errorf("transport: limit reached: %d configuration files larger than %d bytes were not read (first %s)", len(skipped), 16*ReadBound, skipped[0])
