@@ -99,16 +99,3 @@ func Lookup(name string) (Format, bool) {
 	f, ok := registry[name]
 	return f, ok
 }
-
-// readHeader reads up to n bytes at off.
-func readHeader(r io.ReaderAt, off, size int64, n int) []byte {
-	if size-off < int64(n) {
-		n = int(size - off)
-	}
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, n)
-	m, _ := r.ReadAt(buf, off)
-	return buf[:m]
-}

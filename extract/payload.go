@@ -141,19 +141,6 @@ func writePayload(ctx context.Context, w *Writer, name, codec string, r io.Reade
 // (compress.Sniff: every registered codec's magic and check).
 func sniffCodec(b []byte) string { return compress.Sniff(b) }
 
-// readAtMost reads up to n bytes at off (fewer at the end of r).
-func readAtMost(r io.ReaderAt, off, size, n int64) []byte {
-	if off < 0 || off >= size || n <= 0 {
-		return nil
-	}
-	if size-off < n {
-		n = size - off
-	}
-	buf := make([]byte, n)
-	m, _ := r.ReadAt(buf, off)
-	return buf[:m]
-}
-
 // crc32Range computes the IEEE CRC-32 of n bytes at off of r, honouring ctx.
 func crc32Range(ctx context.Context, r io.ReaderAt, off, n int64) (uint32, error) {
 	h := crc32.NewIEEE()
