@@ -69,11 +69,28 @@ type fsTree[K any] struct {
 	children func(dir K) []fsDirent[K]
 	// inode reads an entry's inode; ok is false when there is none.
 	inode func(p string, d fsDirent[K]) (in fsInode, ok bool)
+
+	ctx context.Context // of the current write
+}
+
+// ctxWriter stops writing a file's content when the context is cancelled,
+// so a parser's content loop ends with the context.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // write writes the tree. reached is the number of entries met below the
 // root (whether written or not).
 func (t *fsTree[K]) write(ctx context.Context) (reached int, err error) {
+	t.ctx = ctx
 	type item struct {
 		dir   K
 		path  string
@@ -184,7 +201,7 @@ func (t *fsTree[K]) entry(p string, in fsInode, written map[uint64]string) (stop
 			written[in.link] = p
 		}
 		if in.data != nil {
-			err = in.data(f)
+			err = in.data(ctxWriter{t.ctx, f})
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
@@ -193,7 +210,7 @@ func (t *fsTree[K]) entry(p string, in fsInode, written map[uint64]string) (stop
 			if IsLimit(err) {
 				return true, err
 			}
-			return t.ee.check(p, err)
+			return t.ee.check(p, err) // a cancelled context stops here too
 		}
 		return false, nil
 	case sIFLNK:

@@ -151,3 +151,39 @@ func TestFsTreeDepthAndCancel(t *testing.T) {
 		t.Errorf("cancelled walk wrote %d entries", w2.Entries())
 	}
 }
+
+// A context cancelled while a file's content is written ends the content
+// loop (the parser's writes fail) and the walk.
+func TestFsTreeCancelInContent(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	writes := 0
+	big := fsInode{mode: sIFREG | 0o644, data: func(out io.Writer) error {
+		for i := 0; i < 1000; i++ {
+			if i == 3 {
+				cancel()
+			}
+			if _, err := out.Write(make([]byte, 512)); err != nil {
+				return err
+			}
+			writes++
+		}
+		return nil
+	}}
+	m := memFS{inodes: map[uint64]fsInode{1: {mode: sIFDIR | 0o755}, 2: big, 3: memFile("after")},
+		dirs: map[uint64][]fsDirent[uint64]{1: {memDirent("big", 2), memDirent("later", 3)}}}
+	w, err := NewWriter(filepath.Join(t.TempDir(), "out"), DefaultLimits(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := m.tree(w).write(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if writes != 3 {
+		t.Errorf("%d writes went through after cancellation, want 3 before it", writes)
+	}
+	if _, err := os.Stat(filepath.Join(w.Dir(), "later")); err == nil {
+		t.Error("the walk went on after cancellation")
+	}
+}
