@@ -119,3 +119,23 @@ func TestKernelLzopPayload(t *testing.T) {
 }
 
 func FuzzLzop(f *testing.F) { fuzzStream(f, "lzop", "data.lzo", "data-crc.lzo") }
+
+// TestFITLzo: a FIT image whose compression property is "lzo" carries an
+// lzop file, decoded by the lzop codec (the FIT table comes from the codec
+// registry).
+func TestFITLzo(t *testing.T) {
+	var g ctrFDT
+	g.begin("").begin("images").begin("k").str("compression", "lzo").prop("data", ctrFixture(t, "data.lzo")).end().end().end()
+	w, _, err := ctrUnpack(t, "fit", g.bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ctrOut(t, w, "images/k"), ctrFixture(t, "data.txt")) {
+		t.Errorf("images/k differs from data.txt (files %v)", ctrFiles(t, w))
+	}
+	for _, a := range w.Anomalies() {
+		if strings.Contains(a.Detail, "compression") || strings.Contains(a.Detail, "decompress") {
+			t.Errorf("anomaly: %v", a)
+		}
+	}
+}
