@@ -41,3 +41,18 @@ func (e *entryErrors) check(name string, err error) (stop bool, _ error) {
 	}
 	return false, nil
 }
+
+// skipped counts the nodes or chunks a flash file-system scan skipped for
+// one reason, and where the first was, so the reason is reported once
+// (JFFS2, YAFFS2).
+type skipped struct {
+	n     int
+	first int64
+}
+
+func (b *skipped) add(off int64) {
+	if b.n == 0 {
+		b.first = off
+	}
+	b.n++
+}

@@ -44,6 +44,11 @@ type Magic struct {
 // (the magic was a coincidence). The engine drops such candidates silently.
 var ErrNotFormat = errors.New("not this format")
 
+// ErrUnsupported is returned by Unpack for a format that is recognised
+// but cannot be unpacked (yet). The layer is kept with status unsupported
+// and the reason, and carving goes on after its header.
+var ErrUnsupported = errors.New("recognised but not supported")
+
 // HeaderSize is how many bytes Identify is given (fewer at the end of a blob).
 const HeaderSize = 4096
 

@@ -197,11 +197,6 @@ type jffs2DirentVal struct {
 	off     int64
 }
 
-type jffs2Bad struct {
-	n     int
-	first int64
-}
-
 // jffs2Scan is the result of scanning the nodes of an image.
 type jffs2Scan struct {
 	bo       binary.ByteOrder
@@ -210,19 +205,12 @@ type jffs2Scan struct {
 	inodes   map[uint32]*jffs2Ino
 	dirents  map[jffs2DirentKey]jffs2DirentVal
 	badHdr   []int64 // offsets of magics with a bad header CRC
-	badNode  jffs2Bad
-	badData  jffs2Bad
-	badName  jffs2Bad
-	trunc    jffs2Bad
-	tooLarge jffs2Bad
+	badNode  skipped
+	badData  skipped
+	badName  skipped
+	trunc    skipped
+	tooLarge skipped
 	stopped  string // why the scan ended early, if it did
-}
-
-func (b *jffs2Bad) add(off int64) {
-	if b.n == 0 {
-		b.first = off
-	}
-	b.n++
 }
 
 // jffs2DoScan walks the nodes of r. With collect it records dirents and
@@ -415,13 +403,13 @@ func (jffs2Format) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wri
 	if s.nodes == 0 {
 		return 0, fmt.Errorf("%w: no valid jffs2 node", ErrNotFormat)
 	}
-	report := func(b jffs2Bad, what string) {
+	report := func(b skipped, what string) {
 		if b.n > 0 {
 			w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("jffs2: %d %s skipped (first at offset %#x)", b.n, what, b.first))
 		}
 	}
 	if len(s.badHdr) > 0 {
-		report(jffs2Bad{n: len(s.badHdr), first: s.badHdr[0]}, "nodes with a bad header CRC")
+		report(skipped{n: len(s.badHdr), first: s.badHdr[0]}, "nodes with a bad header CRC")
 	}
 	report(s.badNode, "nodes with a bad node or name CRC")
 	report(s.badData, "data nodes with a bad data CRC")

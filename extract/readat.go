@@ -32,3 +32,13 @@ func readAtMost(r io.ReaderAt, off, size, n int64) []byte {
 
 // roundUp rounds n up to a multiple of to (block and entry alignment).
 func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
+
+// allBytes reports whether every byte of b is v (erased flash is 0xff).
+func allBytes(b []byte, v byte) bool {
+	for _, c := range b {
+		if c != v {
+			return false
+		}
+	}
+	return true
+}

@@ -151,15 +151,6 @@ func yaffs2ParseTags(sp []byte, g yaffs2Geom) (yaffs2Tags, int) {
 	return t, yaffs2Valid
 }
 
-func allBytes(b []byte, v byte) bool {
-	for _, c := range b {
-		if c != v {
-			return false
-		}
-	}
-	return true
-}
-
 // yaffs2Hdr is the part of struct yaffs_obj_hdr extraction uses.
 type yaffs2Hdr struct {
 	typ, parent uint32
@@ -383,8 +374,8 @@ type yaffs2Scan struct {
 	valid   int
 	objs    map[uint32]*yaffs2Obj
 	nchunks int
-	badTags jffs2Bad // non-erased chunks with invalid tags
-	badHdr  jffs2Bad // header chunks whose page is not a header
+	badTags skipped // non-erased chunks with invalid tags
+	badHdr  skipped // header chunks whose page is not a header
 	stopped string
 }
 
@@ -472,7 +463,7 @@ func yaffs2DoScan(ctx context.Context, r io.ReaderAt, size int64, collect bool) 
 done:
 	// invalid chunks after the end are not part of the image
 	if s.badTags.n > 0 && s.badTags.first >= s.end {
-		s.badTags = jffs2Bad{}
+		s.badTags = skipped{}
 	}
 	return s, nil
 }
