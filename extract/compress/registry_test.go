@@ -3,6 +3,8 @@ package compress
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -120,4 +122,63 @@ func (x xorReader) Read(p []byte) (int, error) {
 		p[i] ^= 0x5a
 	}
 	return n, err
+}
+
+// patched is r with b written at off.
+type patched struct {
+	r   io.ReaderAt
+	off int64
+	b   []byte
+}
+
+func (p patched) ReadAt(buf []byte, off int64) (int, error) {
+	n, err := p.r.ReadAt(buf, off)
+	for i := range p.b {
+		if at := p.off + int64(i) - off; at >= 0 && at < int64(n) {
+			buf[at] = p.b[i]
+		}
+	}
+	return n, err
+}
+
+// Each codec's Window finds the oversized window the real tools declared
+// (zstd --long=31, xz and lzma with a 1 GiB dictionary; testdata/hostile)
+// and its patch brings it down to DictLimit, after which the stream
+// decodes and Window has nothing left to change; normal streams are left
+// alone.
+func TestWindowBounds(t *testing.T) {
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "hostile", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for codec, file := range map[string]string{"zstd": "rootfs-zstd-long.tar.zst", "xz": "rootfs-xz-1g.tar.xz", "lzma": "rootfs-lzma-1g.tar.lzma"} {
+		c, _ := Get(codec)
+		b := read(file)
+		r := bytes.NewReader(b)
+		off, patch, declared, ok := c.Window(r, int64(len(b)))
+		if !ok || declared <= DictLimit {
+			t.Errorf("%s: Window = %v, declared %d; want an oversized window found", codec, ok, declared)
+			continue
+		}
+		p := patched{r, off, patch}
+		if _, _, _, again := c.Window(p, int64(len(b))); again {
+			t.Errorf("%s: the patched stream still declares more than DictLimit", codec)
+		}
+		whole := make([]byte, len(b))
+		p.ReadAt(whole, 0)
+		zr, err := c.Stream(bytes.NewReader(whole))
+		if err != nil {
+			t.Fatalf("%s: %v", codec, err)
+		}
+		if n, err := io.Copy(io.Discard, zr); err != nil || n == 0 {
+			t.Errorf("%s: patched stream decoded %d bytes: %v", codec, n, err)
+		}
+		small := fixture(t, map[string]string{"zstd": "data.zst", "xz": "data.xz", "lzma": "data.lzma"}[codec])
+		if _, _, _, ok := c.Window(bytes.NewReader(small), int64(len(small))); ok {
+			t.Errorf("%s: Window changes a stream within the bound", codec)
+		}
+	}
 }
