@@ -10,9 +10,12 @@ type bzip2Format struct{}
 
 func init() { Register(bzip2Format{}) }
 
-func (bzip2Format) Name() string    { return "bzip2" }
-func (bzip2Format) Kind() Kind      { return Stream }
-func (bzip2Format) Magics() []Magic { return []Magic{{0, []byte("BZh")}} }
+func (bzip2Format) Name() string { return "bzip2" }
+func (bzip2Format) Kind() Kind   { return Stream }
+
+var bzip2Magics = codecMagics("bzip2")
+
+func (bzip2Format) Magics() []Magic { return bzip2Magics }
 
 func (bzip2Format) Identify(h []byte) bool {
 	if len(h) < 10 || h[3] < '1' || h[3] > '9' {

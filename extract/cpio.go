@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strings"
 )
 
@@ -42,18 +41,6 @@ const (
 	cpioMaxTarget  = 4096
 	cpioMaxEntries = 4 << 20
 	cpioTrailer    = "TRAILER!!!"
-)
-
-// Unix file types.
-const (
-	sIFMT   = 0o170000
-	sIFSOCK = 0o140000
-	sIFLNK  = 0o120000
-	sIFREG  = 0o100000
-	sIFBLK  = 0o060000
-	sIFDIR  = 0o040000
-	sIFCHR  = 0o020000
-	sIFIFO  = 0o010000
 )
 
 type cpioEntry struct {
@@ -243,35 +230,6 @@ func cpioParse(r io.ReaderAt, size, off int64, variant int, needData bool) (cpio
 		return e, fmt.Errorf("%s: %d bytes of data at offset %d run past the end (%d): %w", e.name, e.size, e.dataOff, size, io.ErrUnexpectedEOF)
 	}
 	return e, nil
-}
-
-// unixToFileMode converts a Unix st_mode to an fs.FileMode.
-func unixToFileMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
-	if m&0o4000 != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&0o2000 != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&0o1000 != 0 {
-		mode |= fs.ModeSticky
-	}
-	switch m & sIFMT {
-	case sIFDIR:
-		mode |= fs.ModeDir
-	case sIFLNK:
-		mode |= fs.ModeSymlink
-	case sIFCHR:
-		mode |= fs.ModeDevice | fs.ModeCharDevice
-	case sIFBLK:
-		mode |= fs.ModeDevice
-	case sIFIFO:
-		mode |= fs.ModeNamedPipe
-	case sIFSOCK:
-		mode |= fs.ModeSocket
-	}
-	return mode
 }
 
 type cpioLinkKey struct {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"strings"
 
 	"github.com/fwaudit/fwaudit/extract/compress"
 )
@@ -21,12 +20,10 @@ type cramfsFormat struct{}
 func init() { Register(cramfsFormat{}) }
 
 const (
-	cramfsMagic     = 0x28cd3d45
-	cramfsSig       = "Compressed ROMFS"
-	cramfsSuperLen  = 76
-	cramfsInodeLen  = 12
-	cramfsMaxDepth  = 256
-	cramfsMaxTarget = 4096
+	cramfsMagic    = 0x28cd3d45
+	cramfsSig      = "Compressed ROMFS"
+	cramfsSuperLen = 76
+	cramfsInodeLen = 12
 
 	cramfsFlagV2        = 0x1
 	cramfsFlagHoles     = 0x100
@@ -135,7 +132,6 @@ type cramfsExtract struct {
 	zlib    compress.Block
 	src     []byte
 	dst     []byte
-	n       int
 	maxEnd  int64 // end of the furthest byte read (the extent of a v1 image)
 }
 
@@ -288,115 +284,35 @@ func (x *cramfsExtract) entries(dir cramfsInode, fn func(in cramfsInode, name st
 	}
 }
 
+// tree writes the file system through the shared inode-tree writer: a
+// cramfs directory entry holds its inode, whose offset identifies a
+// non-empty directory.
 func (x *cramfsExtract) tree() error {
-	type item struct {
-		dir   cramfsInode
-		path  string
-		depth int
+	id := func(in cramfsInode) uint64 {
+		if in.mode&sIFMT == sIFDIR && in.size == 0 {
+			return 0 // empty directories all point at offset 0
+		}
+		return uint64(in.offset)
 	}
-	visited := map[int64]bool{x.s.root.offset: true}
-	stack := []item{{x.s.root, "", 0}}
-	var stopErr error
-	for len(stack) > 0 && stopErr == nil {
-		it := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		var sub []item
-		x.entries(it.dir, func(in cramfsInode, name string) bool {
-			x.n++
-			if x.n%256 == 0 {
-				if err := x.ctx.Err(); err != nil {
-					stopErr = err
-					return false
-				}
-			}
-			p := name
-			if it.path != "" {
-				p = it.path + "/" + name
-			}
-			if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
-				x.w.Anomaly(AnomalyBadName, p, "cramfs: invalid entry name")
+	t := &fsTree[cramfsInode]{fs: "cramfs", idWord: "at offset", w: x.w, ee: &x.ee,
+		root: fsDirent[cramfsInode]{key: x.s.root, id: id(x.s.root)},
+		children: func(dir cramfsInode) []fsDirent[cramfsInode] {
+			var out []fsDirent[cramfsInode]
+			x.entries(dir, func(in cramfsInode, name string) bool {
+				out = append(out, fsDirent[cramfsInode]{name, in, id(in)})
 				return true
-			}
-			if in.mode&sIFMT == sIFDIR {
-				if in.size != 0 && visited[in.offset] {
-					x.w.Anomaly(AnomalyLoop, p, "cramfs: directory appears twice; not descended again")
-					return true
-				}
-				if it.depth+1 > cramfsMaxDepth {
-					x.w.Anomaly(AnomalyDepth, p, "cramfs: directory tree too deep")
-					return true
-				}
-				if stop, err := x.ee.check(p, x.w.Mkdir(p, unixToFileMode(in.mode))); stop {
-					stopErr = err
-					return false
-				} else if err == nil && in.size != 0 {
-					visited[in.offset] = true
-					sub = append(sub, item{in, p, it.depth + 1})
-				}
-				return true
-			}
-			if stop, err := x.entry(p, in); stop {
-				stopErr = err
-				return false
-			}
-			return true
-		})
-		for i := len(sub) - 1; i >= 0; i-- {
-			stack = append(stack, sub[i])
-		}
-	}
-	return stopErr
-}
-
-func (x *cramfsExtract) entry(p string, in cramfsInode) (bool, error) {
-	perm := in.mode & 0o7777
-	switch in.mode & sIFMT {
-	case sIFREG:
-		f, err := x.w.Create(p, unixToFileMode(in.mode))
-		if err != nil {
-			return x.ee.check(p, err)
-		}
-		err = x.content(p, in, f)
-		cerr := f.Close()
-		if err == nil {
-			err = cerr
-		}
-		if err != nil {
-			if IsLimit(err) {
-				return true, err
-			}
-			return x.ee.check(p, err)
-		}
-		return false, nil
-	case sIFLNK:
-		if in.size > cramfsMaxTarget {
-			x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("cramfs: symlink target of %d bytes not extracted", in.size))
-			return false, nil
-		}
-		var b bytes.Buffer
-		if err := x.content(p, in, &b); err != nil {
-			return x.ee.check(p, err)
-		}
-		target := strings.TrimRight(b.String(), "\x00")
-		if target == "" {
-			x.w.Anomaly(AnomalyMalformed, p, "cramfs: symlink without target")
-			return false, nil
-		}
-		return x.ee.check(p, x.w.Symlink(p, target))
-	case sIFCHR, sIFBLK:
-		// the size field holds the device number (old_decode_dev)
-		kind := "char"
-		if in.mode&sIFMT == sIFBLK {
-			kind = "block"
-		}
-		return x.ee.check(p, x.w.Special(p, kind, perm, (in.size>>8)&0xff, in.size&0xff))
-	case sIFIFO:
-		return x.ee.check(p, x.w.Special(p, "fifo", perm, 0, 0))
-	case sIFSOCK:
-		return x.ee.check(p, x.w.Special(p, "socket", perm, 0, 0))
-	}
-	x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("cramfs: unknown file type in mode %o; not extracted", in.mode))
-	return false, nil
+			})
+			return out
+		},
+		inode: func(p string, d fsDirent[cramfsInode]) (fsInode, bool) {
+			in := d.key
+			return fsInode{mode: in.mode, size: int64(in.size),
+				data: func(out io.Writer) error { return x.content(p, in, out) },
+				// a device's size field holds its number (old_decode_dev)
+				major: (in.size >> 8) & 0xff, minor: in.size & 0xff}, true
+		}}
+	_, err := t.write(x.ctx)
+	return err
 }
 
 // content writes the blocks of a file: a table of block end pointers,

@@ -500,10 +500,6 @@ func dtsStrings(v []byte) []string {
 	return parts
 }
 
-// fitCodecs maps FIT compression names to codecs.
-var fitCodecs = map[string]string{"none": "", "": "", "gzip": "gzip", "bzip2": "bzip2", "lzma": "lzma",
-	"lzo": "lzop", "lz4": "lz4-frame", "zstd": "zstd", "xz": "xz"}
-
 func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
 	h, root, err := parseFDT(ctx, r, size)
 	if err != nil {
@@ -571,7 +567,7 @@ func (fitFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Write
 			}
 		}
 		comp := im.node.str("compression")
-		codec, ok := fitCodecs[comp]
+		codec, ok := fitCodecTable()[comp]
 		if !ok {
 			w.Anomaly(AnomalyMalformed, path, fmt.Sprintf("unknown compression %q; data written as is", comp))
 		}

@@ -44,6 +44,11 @@ type Magic struct {
 // (the magic was a coincidence). The engine drops such candidates silently.
 var ErrNotFormat = errors.New("not this format")
 
+// ErrUnsupported is returned by Unpack for a format that is recognised
+// but cannot be unpacked (yet). The layer is kept with status unsupported
+// and the reason, and carving goes on after its header.
+var ErrUnsupported = errors.New("recognised but not supported")
+
 // HeaderSize is how many bytes Identify is given (fewer at the end of a blob).
 const HeaderSize = 4096
 
@@ -98,17 +103,4 @@ func Lookup(name string) (Format, bool) {
 	defer registryMu.RUnlock()
 	f, ok := registry[name]
 	return f, ok
-}
-
-// readHeader reads up to n bytes at off.
-func readHeader(r io.ReaderAt, off, size int64, n int) []byte {
-	if size-off < int64(n) {
-		n = int(size - off)
-	}
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, n)
-	m, _ := r.ReadAt(buf, off)
-	return buf[:m]
 }

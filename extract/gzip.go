@@ -14,9 +14,12 @@ type gzipFormat struct{}
 
 func init() { Register(gzipFormat{}) }
 
-func (gzipFormat) Name() string    { return "gzip" }
-func (gzipFormat) Kind() Kind      { return Stream }
-func (gzipFormat) Magics() []Magic { return []Magic{{0, []byte{0x1f, 0x8b, 0x08}}} }
+func (gzipFormat) Name() string { return "gzip" }
+func (gzipFormat) Kind() Kind   { return Stream }
+
+var gzipMagics = codecMagics("gzip")
+
+func (gzipFormat) Magics() []Magic { return gzipMagics }
 
 func (gzipFormat) Identify(h []byte) bool {
 	if len(h) < 18 || h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 {

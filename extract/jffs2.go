@@ -55,8 +55,6 @@ const (
 	jffs2MaxTotlen  = 1 << 21 // one node (a page plus headers in practice)
 	jffs2MaxDsize   = 1 << 20 // uncompressed data of one node
 	jffs2MaxGarbage = 256 << 10
-	jffs2MaxDepth   = 512
-	jffs2MaxTarget  = 4096
 	jffs2Window     = 1 << 20
 )
 
@@ -199,11 +197,6 @@ type jffs2DirentVal struct {
 	off     int64
 }
 
-type jffs2Bad struct {
-	n     int
-	first int64
-}
-
 // jffs2Scan is the result of scanning the nodes of an image.
 type jffs2Scan struct {
 	bo       binary.ByteOrder
@@ -212,19 +205,12 @@ type jffs2Scan struct {
 	inodes   map[uint32]*jffs2Ino
 	dirents  map[jffs2DirentKey]jffs2DirentVal
 	badHdr   []int64 // offsets of magics with a bad header CRC
-	badNode  jffs2Bad
-	badData  jffs2Bad
-	badName  jffs2Bad
-	trunc    jffs2Bad
-	tooLarge jffs2Bad
+	badNode  skipped
+	badData  skipped
+	badName  skipped
+	trunc    skipped
+	tooLarge skipped
 	stopped  string // why the scan ended early, if it did
-}
-
-func (b *jffs2Bad) add(off int64) {
-	if b.n == 0 {
-		b.first = off
-	}
-	b.n++
 }
 
 // jffs2DoScan walks the nodes of r. With collect it records dirents and
@@ -417,13 +403,13 @@ func (jffs2Format) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wri
 	if s.nodes == 0 {
 		return 0, fmt.Errorf("%w: no valid jffs2 node", ErrNotFormat)
 	}
-	report := func(b jffs2Bad, what string) {
+	report := func(b skipped, what string) {
 		if b.n > 0 {
 			w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("jffs2: %d %s skipped (first at offset %#x)", b.n, what, b.first))
 		}
 	}
 	if len(s.badHdr) > 0 {
-		report(jffs2Bad{n: len(s.badHdr), first: s.badHdr[0]}, "nodes with a bad header CRC")
+		report(skipped{n: len(s.badHdr), first: s.badHdr[0]}, "nodes with a bad header CRC")
 	}
 	report(s.badNode, "nodes with a bad node or name CRC")
 	report(s.badData, "data nodes with a bad data CRC")
@@ -433,7 +419,7 @@ func (jffs2Format) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wri
 	if s.stopped != "" {
 		w.Anomaly(AnomalyLimit, "", "jffs2: scan stopped: "+s.stopped)
 	}
-	x := &jffs2Extract{s: s, r: r, w: w, ctx: ctx, ee: entryErrors{w: w}, written: map[uint32]string{}}
+	x := &jffs2Extract{s: s, r: r, w: w, ctx: ctx, ee: entryErrors{w: w}}
 	return s.end, x.tree()
 }
 
@@ -444,15 +430,14 @@ type jffs2Child struct {
 }
 
 type jffs2Extract struct {
-	s       *jffs2Scan
-	r       io.ReaderAt
-	w       *Writer
-	ctx     context.Context
-	ee      entryErrors
-	written map[uint32]string // regular files written, for hard links
-	cache   [4]jffs2Decoded
-	next    int
-	buf     []byte
+	s     *jffs2Scan
+	r     io.ReaderAt
+	w     *Writer
+	ctx   context.Context
+	ee    entryErrors
+	cache [4]jffs2Decoded
+	next  int
+	buf   []byte
 }
 
 type jffs2Decoded struct {
@@ -460,146 +445,55 @@ type jffs2Decoded struct {
 	data []byte
 }
 
+// tree writes the file system through the shared inode-tree writer, from
+// the newest dirent of each name (jffs2DoScan) and the inodes they name.
 func (x *jffs2Extract) tree() error {
-	children := map[uint32][]jffs2Child{}
+	children := map[uint32][]fsDirent[uint32]{}
 	for k, v := range x.s.dirents {
 		if v.ino == 0 { // a deletion dirent
 			continue
 		}
-		children[k.pino] = append(children[k.pino], jffs2Child{k.name, v.ino, v.typ})
+		children[k.pino] = append(children[k.pino], fsDirent[uint32]{k.name, v.ino, uint64(v.ino)})
 	}
 	for _, c := range children {
 		sort.Slice(c, func(i, j int) bool { return c[i].name < c[j].name })
 	}
-	type item struct {
-		ino   uint32
-		path  string
-		depth int
-	}
-	visited := map[uint32]bool{1: true}
-	stack := []item{{1, "", 0}}
-	n := 0
-	for len(stack) > 0 {
-		it := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		kids := children[it.ino]
-		// push in reverse so that names come out in order
-		var sub []item
-		for _, c := range kids {
-			n++
-			if n%256 == 0 {
-				if err := x.ctx.Err(); err != nil {
-					return err
-				}
-			}
-			p := c.name
-			if it.path != "" {
-				p = it.path + "/" + c.name
-			}
-			in := x.s.inodes[c.ino]
+	t := &fsTree[uint32]{fs: "jffs2", idWord: "inode", w: x.w, ee: &x.ee,
+		root:     fsDirent[uint32]{key: 1, id: 1},
+		children: func(dir uint32) []fsDirent[uint32] { return children[dir] },
+		inode: func(p string, d fsDirent[uint32]) (fsInode, bool) {
+			in := x.s.inodes[d.key]
 			if in == nil {
-				x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("jffs2: dirent points to inode %d, which has no valid inode node", c.ino))
-				continue
+				return fsInode{}, false
 			}
-			mode := in.mode
-			if mode&sIFMT == sIFDIR {
-				if visited[c.ino] {
-					x.w.Anomaly(AnomalyLoop, p, fmt.Sprintf("jffs2: directory inode %d appears twice; not descended again", c.ino))
-					continue
-				}
-				if it.depth+1 > jffs2MaxDepth {
-					x.w.Anomaly(AnomalyDepth, p, "jffs2: directory tree too deep")
-					continue
-				}
-				visited[c.ino] = true
-				if stop, err := x.ee.check(p, x.w.Mkdir(p, unixToFileMode(mode))); stop {
-					return err
-				} else if err == nil {
-					sub = append(sub, item{c.ino, p, it.depth + 1})
-				}
-				continue
-			}
-			if stop, err := x.entry(p, c.ino, in); stop {
-				return err
-			}
-		}
-		for i := len(sub) - 1; i >= 0; i-- {
-			stack = append(stack, sub[i])
-		}
-	}
-	return nil
+			return x.inode(p, d.key, in), true
+		}}
+	_, err := t.write(x.ctx)
+	return err
 }
 
-// entry writes one non-directory entry.
-func (x *jffs2Extract) entry(p string, ino uint32, in *jffs2Ino) (bool, error) {
-	mode := in.mode
-	perm := mode & 0o7777
-	switch mode & sIFMT {
-	case sIFREG:
-		if first, ok := x.written[ino]; ok {
-			return x.ee.check(p, x.w.Link(p, first))
-		}
-		f, err := x.w.Create(p, unixToFileMode(mode))
-		if err != nil {
-			return x.ee.check(p, err)
-		}
-		x.written[ino] = p
-		err = x.content(p, in, int64(in.isize), true, f)
-		cerr := f.Close()
-		if err == nil {
-			err = cerr
-		}
-		if err != nil {
-			if IsLimit(err) {
-				return true, err
-			}
-			return x.ee.check(p, err)
-		}
-		return false, nil
-	case sIFLNK:
-		if in.isize > jffs2MaxTarget {
-			x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("jffs2: symlink target of %d bytes not extracted", in.isize))
-			return false, nil
-		}
-		var b bytes.Buffer
-		if err := x.content(p, in, int64(in.isize), true, &b); err != nil {
-			return x.ee.check(p, err)
-		}
-		target := strings.TrimRight(b.String(), "\x00")
-		if target == "" {
-			x.w.Anomaly(AnomalyMalformed, p, "jffs2: symlink without target")
-			return false, nil
-		}
-		return x.ee.check(p, x.w.Symlink(p, target))
-	case sIFCHR, sIFBLK:
+// inode describes one inode for the tree writer.
+func (x *jffs2Extract) inode(p string, ino uint32, in *jffs2Ino) fsInode {
+	fi := fsInode{mode: in.mode, size: int64(in.isize), link: uint64(ino),
+		data: func(out io.Writer) error { return x.content(p, in, int64(in.isize), true, out) }}
+	if t := in.mode & sIFMT; t == sIFCHR || t == sIFBLK {
 		var b bytes.Buffer
 		// mkfs.jffs2 gives device nodes isize 0 and 2 or 4 bytes of data
 		if err := x.content(p, in, 4, false, &b); err != nil {
-			return x.ee.check(p, err)
+			fi.err = err
+			return fi
 		}
-		var major, minor uint32
 		switch d := b.Bytes(); len(d) {
 		case 2: // old_encode_dev in 16 bits
 			v := uint32(x.s.bo.Uint16(d))
-			major, minor = v>>8, v&0xff
+			fi.major, fi.minor = v>>8, v&0xff
 		case 4: // new_encode_dev
-			v := x.s.bo.Uint32(d)
-			major, minor = (v&0xfff00)>>8, (v&0xff)|((v>>12)&0xfff00)
+			fi.major, fi.minor = newDevice(x.s.bo.Uint32(d))
 		default:
 			x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("jffs2: device node with %d bytes of data", len(d)))
 		}
-		kind := "char"
-		if mode&sIFMT == sIFBLK {
-			kind = "block"
-		}
-		return x.ee.check(p, x.w.Special(p, kind, perm, major, minor))
-	case sIFIFO:
-		return x.ee.check(p, x.w.Special(p, "fifo", perm, 0, 0))
-	case sIFSOCK:
-		return x.ee.check(p, x.w.Special(p, "socket", perm, 0, 0))
 	}
-	x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("jffs2: unknown file type in mode %o; not extracted", mode))
-	return false, nil
+	return fi
 }
 
 // jffs2Seg is a byte range of a file and the node that holds it (-1: hole).

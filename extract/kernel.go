@@ -117,23 +117,12 @@ func (zimageFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wr
 
 var errNoPayload = errors.New("no compressed kernel found after the decompressor")
 
-// kernelPayloadMagics are the compressed-kernel signatures searched for.
-var kernelPayloadMagics = [][]byte{
-	{0x1f, 0x8b, 0x08},
-	xzMagic,
-	{0x5d, 0x00, 0x00},
-	lzopMagic,
-	{0x02, 0x21, 0x4c, 0x18},
-	{0x28, 0xb5, 0x2f, 0xfd},
-	[]byte("BZh"),
-}
-
 // kernelPayload finds the compressed kernel in img (from offset from on)
 // and writes it decompressed as "vmlinux": candidates are tried in order
 // of their offset until one decodes.
 func kernelPayload(ctx context.Context, img []byte, from int, w *Writer) error {
 	var cands []int
-	for _, m := range kernelPayloadMagics {
+	for _, m := range kernelCodecMagics() {
 		for i := from; i < len(img); {
 			j := bytes.Index(img[i:], m)
 			if j < 0 {

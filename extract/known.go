@@ -4,15 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 )
-
-// ErrUnsupported is returned by Unpack for a format that is recognised
-// but cannot be unpacked (yet). The layer is kept with status unsupported
-// and the reason, and carving goes on after its header.
-var ErrUnsupported = errors.New("recognised but not supported")
 
 // knownFormat recognises a format fwaudit cannot unpack, so the report can
 // say what the data is instead of "unknown".

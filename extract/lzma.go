@@ -4,7 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
-	"math/bits"
+
+	"github.com/fwaudit/fwaudit/extract/compress"
 )
 
 // lzmaFormat is an LZMA-alone stream (the lzma command's .lzma format, also
@@ -21,7 +22,7 @@ func (lzmaFormat) Kind() Kind   { return Stream }
 // lzmaMagics are the properties byte 0x5D (lc=3 lp=0 pb=2, what every
 // common encoder writes) followed by the usual dictionary sizes: 2^n and
 // 2^n+2^(n-1) from 64 KiB to 2 GiB (a dictionary above the decoder's bound
-// is clamped, see clampLZMADict: declaring one must not hide a stream).
+// is clamped, see clampWindow: declaring one must not hide a stream).
 var lzmaMagics = func() []Magic {
 	var out []Magic
 	for n := 16; n <= 31; n++ {
@@ -39,45 +40,14 @@ var lzmaMagics = func() []Magic {
 
 func (lzmaFormat) Magics() []Magic { return lzmaMagics }
 
-func (lzmaFormat) Identify(h []byte) bool { return lzmaHeaderOK(h) }
-
-// lzmaHeaderOK checks an LZMA-alone header: valid properties (< 225, and
-// lc+lp <= 8 with lp <= 4), a dictionary of 2^n or 2^n+2^(n-1) bytes
-// between 4 KiB and 2 GiB, an uncompressed size that is unknown (-1) or
-// between 1 byte and 1 GiB, and a zero first byte of range-coded data
-// (the encoder always emits one).
-func lzmaHeaderOK(h []byte) bool {
-	if len(h) < 14 {
-		return false
-	}
-	p := h[0]
-	if p >= 9*5*5 {
-		return false
-	}
-	lc, lp := int(p%9), int(p/9%5)
-	if lc+lp > 8 {
-		return false
-	}
-	d := binary.LittleEndian.Uint32(h[1:5])
-	if d < 4<<10 || d > 1<<31 {
-		return false
-	}
-	if rest := d &^ (1 << (31 - bits.LeadingZeros32(d))); rest != 0 && rest != 1<<(30-bits.LeadingZeros32(d)) {
-		return false
-	}
-	u := binary.LittleEndian.Uint64(h[5:13])
-	if u != ^uint64(0) && (u == 0 || u > 1<<30) {
-		return false
-	}
-	return h[13] == 0
-}
+func (lzmaFormat) Identify(h []byte) bool { return compress.LZMAHeaderOK(h) }
 
 func (lzmaFormat) Bound(io.ReaderAt, int64) (int64, error) { return -1, nil }
 
 func (lzmaFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
-	if !lzmaHeaderOK(readAtMost(r, 0, size, 14)) {
+	if !compress.LZMAHeaderOK(readAtMost(r, 0, size, 14)) {
 		return 0, ErrNotFormat
 	}
-	_, consumed, err := writeDecoded(ctx, "lzma", io.NewSectionReader(clampLZMADict(r, size, w), 0, size), w, "data")
+	_, consumed, err := writeDecoded(ctx, "lzma", io.NewSectionReader(clampWindow("lzma", r, size, w), 0, size), w, "data")
 	return consumed, err
 }

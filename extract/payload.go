@@ -1,12 +1,9 @@
 package extract
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"hash/crc32"
 	"io"
 
@@ -27,12 +24,9 @@ const probeMinCorrupt = 16 << 10
 // errNoOutput wraps ErrNotFormat: the payload did not decode at all.
 var errNoOutput = fmt.Errorf("%w: payload does not decode", ErrNotFormat)
 
-// openDecoder opens the named stream codec over r. "lzop" is the lzop file
-// format (LZO1X blocks), which the kernel and U-Boot use for LZO.
+// openDecoder opens the named stream codec (extract/compress) over r;
+// "gzip-members" is gzip that goes on over concatenated members.
 func openDecoder(codec string, r io.Reader) (io.ReadCloser, error) {
-	if codec == "lzop" {
-		return newLzopReader(r)
-	}
 	if codec == "gzip-members" {
 		return newGzipMembers(r)
 	}
@@ -143,39 +137,9 @@ func writePayload(ctx context.Context, w *Writer, name, codec string, r io.Reade
 	return err
 }
 
-// sniffCodec names the stream codec whose signature b starts with, or "".
-func sniffCodec(b []byte) string {
-	switch {
-	case len(b) >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8:
-		return "gzip"
-	case len(b) >= 6 && bytes.Equal(b[:6], xzMagic):
-		return "xz"
-	case len(b) >= 10 && string(b[:3]) == "BZh" && b[3] >= '1' && b[3] <= '9' && string(b[4:10]) == "1AY&SY":
-		return "bzip2"
-	case len(b) >= 4 && bytes.Equal(b[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return "zstd"
-	case len(b) >= 4 && (bytes.Equal(b[:4], []byte{0x02, 0x21, 0x4c, 0x18}) || bytes.Equal(b[:4], []byte{0x04, 0x22, 0x4d, 0x18})):
-		return "lz4-frame"
-	case len(b) >= 9 && bytes.Equal(b[:9], lzopMagic):
-		return "lzop"
-	case len(b) >= 14 && lzmaHeaderOK(b):
-		return "lzma"
-	}
-	return ""
-}
-
-// readAtMost reads up to n bytes at off (fewer at the end of r).
-func readAtMost(r io.ReaderAt, off, size, n int64) []byte {
-	if off < 0 || off >= size || n <= 0 {
-		return nil
-	}
-	if size-off < n {
-		n = size - off
-	}
-	buf := make([]byte, n)
-	m, _ := r.ReadAt(buf, off)
-	return buf[:m]
-}
+// sniffCodec names the stream codec whose signature b starts with, or ""
+// (compress.Sniff: every registered codec's magic and check).
+func sniffCodec(b []byte) string { return compress.Sniff(b) }
 
 // crc32Range computes the IEEE CRC-32 of n bytes at off of r, honouring ctx.
 func crc32Range(ctx context.Context, r io.ReaderAt, off, n int64) (uint32, error) {
@@ -185,204 +149,3 @@ func crc32Range(ctx context.Context, r io.ReaderAt, off, n int64) (uint32, error
 	}
 	return h.Sum32(), nil
 }
-
-// --- lzop -------------------------------------------------------------------
-
-var lzopMagic = []byte{0x89, 'L', 'Z', 'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a}
-
-const (
-	lzopAdler32D = 0x0001
-	lzopAdler32C = 0x0002
-	lzopExtra    = 0x0040
-	lzopCRC32D   = 0x0100
-	lzopCRC32C   = 0x0200
-	lzopFilter   = 0x0800
-	lzopMaxBlock = 64 << 20
-)
-
-// lzopReader decodes the lzop file format (one member).
-type lzopReader struct {
-	r     io.Reader
-	flags uint32
-	buf   []byte
-	src   []byte
-	out   []byte
-	dst   []byte // reused decode buffer
-	err   error
-	lzo   compress.Block
-}
-
-func newLzopReader(r io.Reader) (io.ReadCloser, error) {
-	c, ok := compress.Get("lzo")
-	if !ok || c.Block == nil {
-		return nil, errors.New("no lzo decoder")
-	}
-	z := &lzopReader{r: r, lzo: c.Block}
-	if err := z.header(); err != nil {
-		return nil, err
-	}
-	return z, nil
-}
-
-func (z *lzopReader) read(n int) ([]byte, error) {
-	if cap(z.buf) < n {
-		z.buf = make([]byte, n)
-	}
-	b := z.buf[:n]
-	_, err := io.ReadFull(z.r, b)
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
-	}
-	return b, err
-}
-
-func (z *lzopReader) u32() (uint32, error) {
-	b, err := z.read(4)
-	if err != nil {
-		return 0, err
-	}
-	return binary.BigEndian.Uint32(b), nil
-}
-
-func (z *lzopReader) header() error {
-	b, err := z.read(9 + 4)
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(b[:9], lzopMagic) {
-		return errors.New("lzop: bad magic")
-	}
-	version := binary.BigEndian.Uint16(b[9:])
-	skip := 0
-	if version >= 0x0940 {
-		skip = 2 // version needed to extract
-	}
-	if _, err := z.read(skip); err != nil {
-		return err
-	}
-	b, err = z.read(1)
-	if err != nil {
-		return err
-	}
-	if m := b[0]; m != 1 && m != 2 && m != 3 {
-		return fmt.Errorf("lzop: unsupported method %d", m)
-	}
-	if version >= 0x0940 {
-		if _, err := z.read(1); err != nil { // level
-			return err
-		}
-	}
-	if z.flags, err = z.u32(); err != nil {
-		return err
-	}
-	n := 4 + 4 // mode, mtime low
-	if z.flags&lzopFilter != 0 {
-		n += 4
-	}
-	if version >= 0x0940 {
-		n += 4 // mtime high
-	}
-	if _, err := z.read(n); err != nil {
-		return err
-	}
-	b, err = z.read(1)
-	if err != nil {
-		return err
-	}
-	if _, err := z.read(int(b[0]) + 4); err != nil { // name + header checksum
-		return err
-	}
-	if z.flags&lzopExtra != 0 {
-		l, err := z.u32()
-		if err != nil {
-			return err
-		}
-		if l > 1<<20 {
-			return errors.New("lzop: extra field too large")
-		}
-		if _, err := z.read(int(l) + 4); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (z *lzopReader) Read(p []byte) (int, error) {
-	for len(z.out) == 0 {
-		if z.err != nil {
-			return 0, z.err
-		}
-		z.err = z.block()
-	}
-	n := copy(p, z.out)
-	z.out = z.out[n:]
-	return n, nil
-}
-
-func (z *lzopReader) block() error {
-	dlen, err := z.u32()
-	if err != nil {
-		return err
-	}
-	if dlen == 0 {
-		return io.EOF
-	}
-	slen, err := z.u32()
-	if err != nil {
-		return err
-	}
-	if dlen > lzopMaxBlock || slen > dlen || slen == 0 {
-		return fmt.Errorf("lzop: bad block sizes %d/%d", slen, dlen)
-	}
-	var dsum, csum uint32
-	hasD := z.flags&(lzopAdler32D|lzopCRC32D) != 0
-	hasC := slen < dlen && z.flags&(lzopAdler32C|lzopCRC32C) != 0
-	if hasD {
-		if dsum, err = z.u32(); err != nil {
-			return err
-		}
-	}
-	if hasC {
-		if csum, err = z.u32(); err != nil {
-			return err
-		}
-	}
-	_ = csum
-	if cap(z.src) < int(slen) {
-		z.src = make([]byte, slen)
-	}
-	src := z.src[:slen]
-	if _, err := io.ReadFull(z.r, src); err != nil {
-		return io.ErrUnexpectedEOF
-	}
-	var out []byte
-	if slen == dlen {
-		out = src
-	} else {
-		out, err = z.lzo(z.dst[:0], src, int(dlen))
-		if cap(out) > cap(z.dst) {
-			z.dst = out[:0]
-		}
-		if err != nil {
-			return fmt.Errorf("lzop: %v", err)
-		}
-		if len(out) != int(dlen) {
-			return fmt.Errorf("lzop: block decoded to %d bytes, want %d", len(out), dlen)
-		}
-	}
-	if hasD {
-		var got uint32
-		if z.flags&lzopAdler32D != 0 {
-			got = adler32.Checksum(out)
-		} else {
-			got = crc32.ChecksumIEEE(out)
-		}
-		if got != dsum {
-			return errors.New("lzop: block checksum mismatch")
-		}
-	}
-	z.out = out
-	return nil
-}
-
-func (z *lzopReader) Close() error { return nil }

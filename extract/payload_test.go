@@ -7,7 +7,6 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"errors"
-	"hash/adler32"
 	"hash/crc32"
 	"io"
 	"math/rand"
@@ -337,71 +336,5 @@ func TestWriteDecodedNoOutput(t *testing.T) {
 	}
 	if w.Entries() != 0 {
 		t.Errorf("%d entries created for a payload that does not decode", w.Entries())
-	}
-}
-
-// ctrLzopA is an LZO1X block decoding to 34 'A's: one literal, a match of
-// 33 at distance 1, the end marker.
-var ctrLzopA = []byte{18, 'A', 0x20 | 31, 0, 0, 0x11, 0, 0}
-
-// ctrLzop builds an lzop file: an LZO1X block (34 'A's), then data in
-// stored blocks of up to 200 bytes, with Adler-32 checksums of the
-// decompressed blocks. It returns the file and what it decodes to.
-func ctrLzop(data []byte) ([]byte, []byte) {
-	out := append([]byte(nil), lzopMagic...)
-	be := binary.BigEndian
-	out = be.AppendUint16(out, 0x1030)       // version
-	out = be.AppendUint16(out, 0x2080)       // lib version
-	out = be.AppendUint16(out, 0x0940)       // version needed
-	out = append(out, 1, 5)                  // method LZO1X_1, level
-	out = be.AppendUint32(out, lzopAdler32D) // flags
-	out = be.AppendUint32(out, 0o100644)     // mode
-	out = be.AppendUint32(out, 0)            // mtime low
-	out = be.AppendUint32(out, 0)            // mtime high
-	out = append(out, 1, 'x')                // name
-	out = be.AppendUint32(out, 0)            // header checksum (not checked)
-	a := bytes.Repeat([]byte("A"), 34)
-	out = be.AppendUint32(out, 34)
-	out = be.AppendUint32(out, uint32(len(ctrLzopA)))
-	out = be.AppendUint32(out, adler32.Checksum(a))
-	out = append(out, ctrLzopA...)
-	want := append(a, data...)
-	for len(data) > 0 {
-		n := min(len(data), 200)
-		blk := data[:n]
-		data = data[n:]
-		out = be.AppendUint32(out, uint32(n))
-		out = be.AppendUint32(out, uint32(n))
-		out = be.AppendUint32(out, adler32.Checksum(blk))
-		out = append(out, blk...)
-	}
-	return be.AppendUint32(out, 0), want
-}
-
-func TestLzopReader(t *testing.T) {
-	z, want := ctrLzop(ctrFixture(t, "data.txt"))
-	r, err := newLzopReader(bytes.NewReader(z))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("lzop decoded %d bytes, want %d", len(got), len(want))
-	}
-	// a corrupted block fails its checksum
-	bad := bytes.Clone(z)
-	bad[len(bad)-10] ^= 0x40
-	r, err = newLzopReader(bytes.NewReader(bad))
-	if err == nil {
-		_, err = io.ReadAll(r)
-	}
-	if err == nil {
-		t.Fatal("corrupted lzop data decoded without error")
-	}
-	if sniffCodec(z) != "lzop" {
-		t.Errorf("sniffCodec(lzop) = %q", sniffCodec(z))
 	}
 }

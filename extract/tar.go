@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"syscall"
 )
 
 // tarFormat is POSIX ustar, GNU and PAX tar (all carry "ustar" at 257).
@@ -78,8 +77,6 @@ func (t tarSource) pos() int64 {
 	p, _ := t.sr.Seek(0, io.SeekCurrent)
 	return p
 }
-
-func roundUp(n, to int64) int64 { return (n + to - 1) / to * to }
 
 func (tarFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
 	src := tarSource{ctx, io.NewSectionReader(r, 0, size)}
@@ -208,34 +205,4 @@ func isZero(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// entryErrors decides what an archive parser does after a Writer call
-// failed: a refusal was recorded and the next entry follows; limits,
-// cancellation and a full disk stop; other errors are recorded and the
-// next entry follows, up to a point.
-type entryErrors struct {
-	w *Writer
-	n int
-}
-
-const maxEntryErrors = 1000
-
-func (e *entryErrors) check(name string, err error) (stop bool, _ error) {
-	switch {
-	case err == nil:
-		return false, nil
-	case errors.Is(err, ErrRefused), IsEntryLimit(err):
-		// a refusal or an entry cut at a bound was recorded as an anomaly
-		return false, nil
-	case IsLimit(err), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return true, err
-	}
-	e.n++
-	e.w.Anomaly(AnomalyMalformed, name, err.Error())
-	if e.n >= maxEntryErrors {
-		return true, fmt.Errorf("too many failing entries, last: %w", err)
-	}
-	return false, nil
 }

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"sort"
-	"strings"
 
 	"github.com/fwaudit/fwaudit/extract/compress"
 )
@@ -41,7 +39,6 @@ const (
 	ubifsMaxNodes  = 4 << 20
 	ubifsMaxLevels = 64
 	ubifsMaxName   = 255
-	ubifsMaxDepth  = 256
 
 	ubifsInoNode  = 0
 	ubifsDataNode = 1
@@ -403,129 +400,48 @@ func (ubifsFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wri
 	return end, u.extract(ctx)
 }
 
-// extract builds paths from the directory entries and writes the tree.
+// extract builds paths from the directory entries and writes the tree
+// through the shared inode-tree writer.
 func (u *ubifsReader) extract(ctx context.Context) error {
-	children := map[uint64][]ubifsDent{}
+	children := map[uint64][]fsDirent[uint64]{}
 	for _, d := range u.dents {
-		children[d.parent] = append(children[d.parent], d)
+		children[d.parent] = append(children[d.parent], fsDirent[uint64]{d.name, d.inum, d.inum})
 	}
 	for _, c := range children {
 		sort.Slice(c, func(i, j int) bool { return c[i].name < c[j].name })
 	}
-	ee := entryErrors{w: u.w}
-	linked := map[uint64]string{}
-	visited := map[uint64]bool{ubifsRootIno: true}
-	type item struct {
-		inum  uint64
-		path  string
-		depth int
-	}
-	stack := []item{{ubifsRootIno, "", 0}}
-	count := 0
-	for len(stack) > 0 {
-		it := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		kids := children[it.inum]
-		var sub []item
-		for _, d := range kids {
-			count++
-			if count%256 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			if d.name == "." || d.name == ".." || strings.ContainsAny(d.name, "/\x00") {
-				u.w.Anomaly(AnomalyBadName, path.Join(it.path, d.name), "bad directory entry name")
-				continue
-			}
-			p := d.name
-			if it.path != "" {
-				p = it.path + "/" + d.name
-			}
-			ino := u.inodes[d.inum]
+	t := &fsTree[uint64]{fs: "ubifs", idWord: "inode", w: u.w, ee: &entryErrors{w: u.w},
+		root:     fsDirent[uint64]{key: ubifsRootIno, id: ubifsRootIno},
+		children: func(dir uint64) []fsDirent[uint64] { return children[dir] },
+		inode: func(p string, d fsDirent[uint64]) (fsInode, bool) {
+			ino := u.inodes[d.key]
 			if ino == nil {
-				u.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("entry points to missing inode %d", d.inum))
-				continue
+				return fsInode{}, false
 			}
-			if ino.mode&sIFMT == sIFDIR {
-				if visited[d.inum] {
-					u.w.Anomaly(AnomalyLoop, p, "directory reached twice")
-					continue
-				}
-				visited[d.inum] = true
-				if stop, err := ee.check(p, u.w.Mkdir(p, unixToFileMode(ino.mode))); stop {
-					return err
-				}
-				if it.depth+1 > ubifsMaxDepth {
-					u.w.Anomaly(AnomalyDepth, p, "directory nesting too deep")
-					continue
-				}
-				sub = append(sub, item{d.inum, p, it.depth + 1})
-				continue
-			}
-			if stop, err := u.entry(p, d.inum, ino, linked, &ee); stop {
-				return err
-			}
-		}
-		for i := len(sub) - 1; i >= 0; i-- {
-			stack = append(stack, sub[i])
-		}
-	}
-	return nil
+			return u.inode(p, d.key, ino), true
+		}}
+	_, err := t.write(ctx)
+	return err
 }
 
-func (u *ubifsReader) entry(p string, inum uint64, ino *ubifsIno, linked map[uint64]string, ee *entryErrors) (bool, error) {
-	perm := ino.mode & 0o7777
+// inode describes one inode for the tree writer: a symlink's target and a
+// device's number are the inode node's data.
+func (u *ubifsReader) inode(p string, inum uint64, ino *ubifsIno) fsInode {
+	fi := fsInode{mode: ino.mode, link: inum, size: int64(len(ino.data))}
 	switch ino.mode & sIFMT {
 	case sIFREG:
-		if prev, ok := linked[inum]; ok {
-			return ee.check(p, u.w.Link(p, prev))
-		}
-		f, err := u.w.Create(p, unixToFileMode(ino.mode))
-		if err != nil {
-			return ee.check(p, err)
-		}
-		err = u.writeData(p, inum, ino, f)
-		cerr := f.Close()
-		if err == nil {
-			err = cerr
-		}
-		if err != nil {
-			if IsLimit(err) {
-				return true, err
-			}
-			return ee.check(p, err)
-		}
-		linked[inum] = p
-		return false, nil
+		fi.data = func(out io.Writer) error { return u.writeData(p, inum, ino, out) }
 	case sIFLNK:
-		if len(ino.data) == 0 {
-			u.w.Anomaly(AnomalyMalformed, p, "symlink without target")
-			return false, nil
-		}
-		return ee.check(p, u.w.Symlink(p, string(ino.data)))
+		fi.data = func(out io.Writer) error { _, err := out.Write(ino.data); return err }
 	case sIFCHR, sIFBLK:
-		var major, minor uint32
 		switch len(ino.data) {
 		case 4:
-			d := binary.LittleEndian.Uint32(ino.data)
-			major, minor = (d&0xfff00)>>8, (d&0xff)|((d>>12)&0xfff00)
+			fi.major, fi.minor = newDevice(binary.LittleEndian.Uint32(ino.data))
 		case 8: // huge_encode_dev: new_encode_dev widened
-			d := uint32(binary.LittleEndian.Uint64(ino.data))
-			major, minor = (d&0xfff00)>>8, (d&0xff)|((d>>12)&0xfff00)
+			fi.major, fi.minor = newDevice(uint32(binary.LittleEndian.Uint64(ino.data)))
 		}
-		kind := "char"
-		if ino.mode&sIFMT == sIFBLK {
-			kind = "block"
-		}
-		return ee.check(p, u.w.Special(p, kind, perm, major, minor))
-	case sIFIFO:
-		return ee.check(p, u.w.Special(p, "fifo", perm, 0, 0))
-	case sIFSOCK:
-		return ee.check(p, u.w.Special(p, "socket", perm, 0, 0))
 	}
-	u.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("unknown file type in mode %o; not extracted", ino.mode))
-	return false, nil
+	return fi
 }
 
 // writeData writes a file's 4 KiB data blocks; missing blocks are holes.

@@ -84,9 +84,6 @@ var uimageTypes = map[byte]string{1: "standalone", 2: "kernel", 3: "ramdisk", 4:
 	18: "atmelimage", 19: "socfpgaimage", 20: "x86_setup", 21: "lpc32xximage", 22: "loadables",
 	23: "rkimage", 24: "rksd", 25: "rkspi", 26: "zynqimage", 27: "zynqmpimage", 28: "fpga"}
 
-// uimageComp maps the compression byte to a codec name ("" = none).
-var uimageComp = map[byte]string{0: "", 1: "gzip", 2: "bzip2", 3: "lzma", 4: "lzop", 5: "lz4-frame", 6: "zstd"}
-
 func lookupName(m map[byte]string, b byte) string {
 	if s, ok := m[b]; ok {
 		return s
@@ -96,7 +93,7 @@ func lookupName(m map[byte]string, b byte) string {
 
 // Describe is a one-line summary of a legacy uImage header, for reports.
 func (u uimageHeader) Describe() string {
-	comp := lookupName(uimageComp, u.Comp)
+	comp := lookupName(uimageCodecTable(), u.Comp)
 	if u.Comp == 0 {
 		comp = "none"
 	}
@@ -142,7 +139,7 @@ func (uimageFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wr
 	// CRC32s, which anyone who changes the image can recompute
 	w.SetProtection(Protection{Kind: ProtectionChecksum, Algorithms: []string{"crc32"}, Covers: "header and data", Verified: dataOK,
 		Detail: fmt.Sprintf("legacy uImage %q: a CRC32 of the header (0x%08x) and of the data (0x%08x) only; the format has no signature", u.Name, u.HCRC, u.DCRC)})
-	codec, known := uimageComp[u.Comp]
+	codec, known := uimageCodecTable()[u.Comp]
 	if !known {
 		w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("unknown uImage compression %d; data written as is", u.Comp))
 	}

@@ -185,7 +185,7 @@ func FuzzUImage(f *testing.F) {
 }
 
 func TestUImageLzop(t *testing.T) {
-	z, want := ctrLzop(ctrFixture(t, "data.txt"))
+	z, want := ctrFixture(t, "data.lzo"), ctrFixture(t, "data.txt") // made by lzop (build-lzop.sh)
 	w, _, err := ctrUnpack(t, "uimage", ctrUImage(6, 4, "boot.scr", z, false))
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,6 @@
 package extract
 
 import (
-	"encoding/binary"
-	"hash/crc32"
 	"io"
 
 	"github.com/fwaudit/fwaudit/extract/compress"
@@ -14,9 +12,9 @@ import (
 // reach further back than the output so far, so a decoder with a smaller
 // window decodes the stream exactly as long as the output fits in that
 // window; past it, a match that reaches further is a decoding error, which
-// is reported on the layer like any other. The functions below rewrite the
-// declared size down to compress.DictLimit in a view of the stream and say
-// so (the caller records an anomaly).
+// is reported on the layer like any other. Each codec's Window function (extract/compress)
+// finds the declared size; clampWindow rewrites it down to
+// compress.DictLimit in a view of the stream and records an anomaly.
 
 // patchedReaderAt is r with the bytes at off replaced by b.
 type patchedReaderAt struct {
@@ -66,109 +64,23 @@ func itoa(n uint64) string {
 	return string(b[i:])
 }
 
-// clampZstdWindow returns r with the first frame's window descriptor
-// lowered to DictLimit when it declares more.
-func clampZstdWindow(r io.ReaderAt, size int64, w *Writer) io.ReaderAt {
-	h := readHeader(r, 0, size, 6)
-	if len(h) < 6 || h[4]&0x20 != 0 { // single segment: no window descriptor
+// clampWindow returns r with the declared window or dictionary of the
+// codec's stream at r's offset 0 lowered to compress.DictLimit when it
+// declares more (the codec's Window function says where and how), and
+// records the anomaly; r itself otherwise.
+func clampWindow(codec string, r io.ReaderAt, size int64, w *Writer) io.ReaderAt {
+	c, ok := compress.Get(codec)
+	if !ok || c.Window == nil {
 		return r
 	}
-	wd := h[5]
-	wlog := 10 + uint(wd>>3)
-	declared := (uint64(1) << wlog) + (uint64(1)<<wlog)/8*uint64(wd&7)
-	if declared <= compress.DictLimit {
+	off, patch, declared, ok := c.Window(r, size)
+	if !ok {
 		return r
 	}
-	limitLog := uint(0)
-	for uint64(1)<<(limitLog+1) <= compress.DictLimit {
-		limitLog++
+	label := c.Label
+	if label == "" {
+		label = c.Name
 	}
-	windowAnomaly(w, "zstd", declared)
-	return patchedReaderAt{r, 5, []byte{byte((limitLog - 10) << 3)}}
-}
-
-// clampLZMADict returns r with an LZMA-alone header's dictionary size
-// lowered to DictLimit when it declares more.
-func clampLZMADict(r io.ReaderAt, size int64, w *Writer) io.ReaderAt {
-	h := readHeader(r, 0, size, 5)
-	if len(h) < 5 {
-		return r
-	}
-	d := binary.LittleEndian.Uint32(h[1:])
-	if uint64(d) <= compress.DictLimit {
-		return r
-	}
-	windowAnomaly(w, "LZMA", uint64(d))
-	return patchedReaderAt{r, 1, binary.LittleEndian.AppendUint32(nil, compress.DictLimit)}
-}
-
-// clampXZDict returns r with the LZMA2 dictionary of the first block's
-// filter lowered to DictLimit (and the block header's CRC32 fixed) when it
-// declares more. Later blocks are left alone.
-func clampXZDict(r io.ReaderAt, size int64, w *Writer) io.ReaderAt {
-	const at = 12 // block header after the stream header
-	b0 := readHeader(r, at, size, 1)
-	if len(b0) < 1 || b0[0] == 0 {
-		return r
-	}
-	hlen := (int(b0[0]) + 1) * 4
-	hdr := readHeader(r, at, size, hlen)
-	if len(hdr) < hlen || crc32.ChecksumIEEE(hdr[:hlen-4]) != binary.LittleEndian.Uint32(hdr[hlen-4:]) {
-		return r
-	}
-	flags := hdr[1]
-	p := 2
-	varint := func() (uint64, bool) {
-		var v uint64
-		for i := 0; i < 9 && p < hlen-4; i++ {
-			c := hdr[p]
-			p++
-			v |= uint64(c&0x7f) << (7 * i)
-			if c&0x80 == 0 {
-				return v, true
-			}
-		}
-		return 0, false
-	}
-	if flags&0x40 != 0 {
-		if _, ok := varint(); !ok {
-			return r
-		}
-	}
-	if flags&0x80 != 0 {
-		if _, ok := varint(); !ok {
-			return r
-		}
-	}
-	for f := 0; f <= int(flags&3); f++ {
-		id, ok1 := varint()
-		n, ok2 := varint()
-		if !ok1 || !ok2 || p+int(n) > hlen-4 {
-			return r
-		}
-		if id == 0x21 && n == 1 { // LZMA2: one byte of dictionary size
-			db := hdr[p]
-			if db > 40 {
-				return r
-			}
-			declared := uint64(2|uint64(db&1)) << (db/2 + 11)
-			if db == 40 {
-				declared = 1<<32 - 1
-			}
-			if declared <= compress.DictLimit {
-				return r
-			}
-			limit := byte(0)
-			for uint64(2|uint64(limit&1))<<(limit/2+11) < compress.DictLimit {
-				limit++
-			}
-			windowAnomaly(w, "xz", declared)
-			patched := append([]byte(nil), hdr...)
-			patched[p] = limit
-			binary.LittleEndian.PutUint32(patched[hlen-4:], crc32.ChecksumIEEE(patched[:hlen-4]))
-			return patchedReaderAt{r, at, patched}
-		}
-		p += int(n)
-	}
-	return r
+	windowAnomaly(w, label, declared)
+	return patchedReaderAt{r, off, patch}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+
+	"github.com/fwaudit/fwaudit/extract/compress"
 )
 
 // xzFormat is one .xz stream (the xz command's format).
@@ -13,11 +15,14 @@ type xzFormat struct{}
 
 func init() { Register(xzFormat{}) }
 
-var xzMagic = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
+var xzMagic = compress.XZMagic()
 
-func (xzFormat) Name() string    { return "xz" }
-func (xzFormat) Kind() Kind      { return Stream }
-func (xzFormat) Magics() []Magic { return []Magic{{0, xzMagic}} }
+func (xzFormat) Name() string { return "xz" }
+func (xzFormat) Kind() Kind   { return Stream }
+
+var xzMagics = codecMagics("xz")
+
+func (xzFormat) Magics() []Magic { return xzMagics }
 
 // Identify checks the stream flags (reserved bits zero, a known check type)
 // and their CRC32.
@@ -39,7 +44,7 @@ func (xzFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer
 	if !(xzFormat{}).Identify(hdr) {
 		return 0, ErrNotFormat
 	}
-	written, consumed, err := writeDecoded(ctx, "xz", io.NewSectionReader(clampXZDict(r, size, w), 0, size), w, "data")
+	written, consumed, err := writeDecoded(ctx, "xz", io.NewSectionReader(clampWindow("xz", r, size, w), 0, size), w, "data")
 	switch {
 	case err != nil && !IsLimit(err) && written > 0:
 		// the decoder may reject what follows a complete stream (stream

@@ -48,8 +48,7 @@ const (
 	yaffs2MaxObjects  = 1 << 19
 	yaffs2MaxChunks   = 8 << 20 // data chunks recorded
 	yaffs2MaxBadRun   = 256     // consecutive chunks with invalid tags end the image
-	yaffs2MaxDepth    = 512
-	yaffs2ScoreChunks = 128 // chunks looked at to rank candidate geometries
+	yaffs2ScoreChunks = 128     // chunks looked at to rank candidate geometries
 	yaffs2WinChunks   = 64
 )
 
@@ -150,15 +149,6 @@ func yaffs2ParseTags(sp []byte, g yaffs2Geom) (yaffs2Tags, int) {
 		return t, yaffs2Invalid
 	}
 	return t, yaffs2Valid
-}
-
-func allBytes(b []byte, v byte) bool {
-	for _, c := range b {
-		if c != v {
-			return false
-		}
-	}
-	return true
 }
 
 // yaffs2Hdr is the part of struct yaffs_obj_hdr extraction uses.
@@ -384,8 +374,8 @@ type yaffs2Scan struct {
 	valid   int
 	objs    map[uint32]*yaffs2Obj
 	nchunks int
-	badTags jffs2Bad // non-erased chunks with invalid tags
-	badHdr  jffs2Bad // header chunks whose page is not a header
+	badTags skipped // non-erased chunks with invalid tags
+	badHdr  skipped // header chunks whose page is not a header
 	stopped string
 }
 
@@ -473,7 +463,7 @@ func yaffs2DoScan(ctx context.Context, r io.ReaderAt, size int64, collect bool) 
 done:
 	// invalid chunks after the end are not part of the image
 	if s.badTags.n > 0 && s.badTags.first >= s.end {
-		s.badTags = jffs2Bad{}
+		s.badTags = skipped{}
 	}
 	return s, nil
 }
@@ -500,18 +490,17 @@ func (yaffs2Format) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Wr
 	if s.stopped != "" {
 		w.Anomaly(AnomalyLimit, "", "yaffs2: scan stopped: "+s.stopped)
 	}
-	x := &yaffs2Extract{s: s, r: r, w: w, ctx: ctx, ee: entryErrors{w: w}, written: map[uint32]string{}}
+	x := &yaffs2Extract{s: s, r: r, w: w, ctx: ctx, ee: entryErrors{w: w}}
 	return s.end, x.tree()
 }
 
 type yaffs2Extract struct {
-	s       *yaffs2Scan
-	r       io.ReaderAt
-	w       *Writer
-	ctx     context.Context
-	ee      entryErrors
-	written map[uint32]string // regular files written, for hard links
-	page    []byte
+	s    *yaffs2Scan
+	r    io.ReaderAt
+	w    *Writer
+	ctx  context.Context
+	ee   entryErrors
+	page []byte
 }
 
 type yaffs2Child struct {
@@ -548,73 +537,21 @@ func (x *yaffs2Extract) tree() error {
 			return c[i].obj < c[j].obj
 		})
 	}
-	type item struct {
-		obj   uint32
-		path  string
-		depth int
-	}
-	type hardlink struct {
-		path  string
-		equiv uint32
-	}
-	var links []hardlink
-	visited := map[uint32]bool{yaffs2ObjRoot: true}
-	stack := []item{{yaffs2ObjRoot, "", 0}}
-	reached, n := 0, 0
-	for len(stack) > 0 {
-		it := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		var sub []item
-		for _, c := range children[it.obj] {
-			if n++; n%256 == 0 {
-				if err := x.ctx.Err(); err != nil {
-					return err
-				}
+	t := &fsTree[uint32]{fs: "yaffs2", idWord: "object", w: x.w, ee: &x.ee,
+		root: fsDirent[uint32]{key: yaffs2ObjRoot, id: yaffs2ObjRoot},
+		children: func(dir uint32) []fsDirent[uint32] {
+			out := make([]fsDirent[uint32], len(children[dir]))
+			for i, c := range children[dir] {
+				out[i] = fsDirent[uint32]{c.name, c.obj, uint64(c.obj)}
 			}
-			reached++
-			p := c.name
-			if it.path != "" {
-				p = it.path + "/" + c.name
-			}
-			o := x.s.objs[c.obj]
-			h := &o.hdr
-			switch h.typ {
-			case yaffs2TypeDir:
-				if visited[c.obj] {
-					x.w.Anomaly(AnomalyLoop, p, fmt.Sprintf("yaffs2: directory object %d appears twice; not descended again", c.obj))
-					continue
-				}
-				if it.depth+1 > yaffs2MaxDepth {
-					x.w.Anomaly(AnomalyDepth, p, "yaffs2: directory tree too deep")
-					continue
-				}
-				visited[c.obj] = true
-				if stop, err := x.ee.check(p, x.w.Mkdir(p, unixToFileMode(h.mode&0o7777|sIFDIR))); stop {
-					return err
-				} else if err == nil {
-					sub = append(sub, item{c.obj, p, it.depth + 1})
-				}
-			case yaffs2TypeHardlink:
-				links = append(links, hardlink{p, h.equiv})
-			default:
-				if stop, err := x.entry(p, c.obj, o); stop {
-					return err
-				}
-			}
-		}
-		for i := len(sub) - 1; i >= 0; i-- {
-			stack = append(stack, sub[i])
-		}
-	}
-	for _, l := range links {
-		first, ok := x.written[l.equiv]
-		if !ok {
-			x.w.Anomaly(AnomalyMalformed, l.path, fmt.Sprintf("yaffs2: hard link to object %d, which is not an extracted regular file", l.equiv))
-			continue
-		}
-		if stop, err := x.ee.check(l.path, x.w.Link(l.path, first)); stop {
-			return err
-		}
+			return out
+		},
+		inode: func(p string, d fsDirent[uint32]) (fsInode, bool) {
+			return x.inode(p, d.key, x.s.objs[d.key]), true
+		}}
+	reached, err := t.write(x.ctx)
+	if err != nil {
+		return err
 	}
 	if dropped > 0 {
 		x.w.Anomaly(AnomalyMalformed, "", fmt.Sprintf("yaffs2: %d unlinked or deleted objects not extracted", dropped))
@@ -629,49 +566,36 @@ func (x *yaffs2Extract) tree() error {
 	return nil
 }
 
-// entry writes one file, symlink or special object.
-func (x *yaffs2Extract) entry(p string, id uint32, o *yaffs2Obj) (bool, error) {
+// inode describes one object for the tree writer: YAFFS2 object types
+// become Unix file types; a hard-link object names the object it links to.
+func (x *yaffs2Extract) inode(p string, id uint32, o *yaffs2Obj) fsInode {
 	h := &o.hdr
 	perm := h.mode & 0o7777
 	switch h.typ {
+	case yaffs2TypeDir:
+		return fsInode{mode: perm | sIFDIR}
+	case yaffs2TypeHardlink:
+		if h.equiv == 0 {
+			x.w.Anomaly(AnomalyMalformed, p, "yaffs2: hard link to object 0, which is not an extracted regular file")
+			return fsInode{skip: true}
+		}
+		return fsInode{hardlinkTo: uint64(h.equiv)}
 	case yaffs2TypeFile:
-		f, err := x.w.Create(p, unixToFileMode(perm|sIFREG))
-		if err != nil {
-			return x.ee.check(p, err)
-		}
-		x.written[id] = p
-		err = x.content(p, o, f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			if IsLimit(err) {
-				return true, err
-			}
-			return x.ee.check(p, err)
-		}
-		return false, nil
+		return fsInode{mode: perm | sIFREG, link: uint64(id),
+			data: func(out io.Writer) error { return x.content(p, o, out) }}
 	case yaffs2TypeSymlink:
-		if h.alias == "" {
-			x.w.Anomaly(AnomalyMalformed, p, "yaffs2: symlink without target")
-			return false, nil
-		}
-		return x.ee.check(p, x.w.Symlink(p, h.alias))
+		return fsInode{mode: perm | sIFLNK, size: int64(len(h.alias)),
+			data: func(out io.Writer) error { _, err := io.WriteString(out, h.alias); return err }}
 	case yaffs2TypeSpecial:
-		major, minor := (h.rdev&0xfff00)>>8, (h.rdev&0xff)|((h.rdev>>12)&0xfff00)
 		switch h.mode & sIFMT {
-		case sIFCHR:
-			return x.ee.check(p, x.w.Special(p, "char", perm, major, minor))
-		case sIFBLK:
-			return x.ee.check(p, x.w.Special(p, "block", perm, major, minor))
-		case sIFIFO:
-			return x.ee.check(p, x.w.Special(p, "fifo", perm, 0, 0))
-		case sIFSOCK:
-			return x.ee.check(p, x.w.Special(p, "socket", perm, 0, 0))
+		case sIFCHR, sIFBLK, sIFIFO, sIFSOCK:
+			fi := fsInode{mode: perm | h.mode&sIFMT}
+			fi.major, fi.minor = newDevice(h.rdev)
+			return fi
 		}
 		x.w.Anomaly(AnomalyMalformed, p, fmt.Sprintf("yaffs2: special object with mode %o; not extracted", h.mode))
 	}
-	return false, nil
+	return fsInode{skip: true}
 }
 
 // content writes a file's size bytes from its newest data chunks; chunks

@@ -10,9 +10,12 @@ type zstdFormat struct{}
 
 func init() { Register(zstdFormat{}) }
 
-func (zstdFormat) Name() string    { return "zstd" }
-func (zstdFormat) Kind() Kind      { return Stream }
-func (zstdFormat) Magics() []Magic { return []Magic{{0, []byte{0x28, 0xb5, 0x2f, 0xfd}}} }
+func (zstdFormat) Name() string { return "zstd" }
+func (zstdFormat) Kind() Kind   { return Stream }
+
+var zstdMagics = codecMagics("zstd")
+
+func (zstdFormat) Magics() []Magic { return zstdMagics }
 
 func (zstdFormat) Identify(h []byte) bool {
 	// frame header descriptor: reserved bit 3 must be zero
@@ -22,5 +25,5 @@ func (zstdFormat) Identify(h []byte) bool {
 func (zstdFormat) Bound(io.ReaderAt, int64) (int64, error) { return -1, nil }
 
 func (zstdFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer) (int64, error) {
-	return unpackStream(ctx, "zstd", clampZstdWindow(r, size, w), size, w, "data")
+	return unpackStream(ctx, "zstd", clampWindow("zstd", r, size, w), size, w, "data")
 }

@@ -3,27 +3,21 @@
 // compress fixed-size blocks (SquashFS, JFFS2, UBIFS). Fast decoders sit on
 // the hot paths behind the same interface as the reference decoders, so
 // tests compare them byte for byte.
+//
+// Each codec lives in a file of its own and registers itself from init:
+// its decoders, the signatures its streams start with, how to tell such a
+// stream from a coincidence (Sniff), and the identifiers container formats
+// use for it (U-Boot uImage, FIT). Sniffing payloads and the compression
+// tables of the kernel, uImage and FIT formats are built from this
+// registry, so adding a codec is one file here.
 package compress
 
 import (
 	"bytes"
-	"compress/bzip2"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
 	"errors"
-	"fmt"
 	"io"
 	"sort"
 	"sync"
-
-	lzo "github.com/anchore/go-lzo"
-	"github.com/fwaudit/fwaudit/extract/compress/lzma"
-	"github.com/klauspost/compress/zstd"
-	"github.com/pierrec/lz4/v4"
-	uxz "github.com/ulikunitz/xz"
-	ulzma "github.com/ulikunitz/xz/lzma"
-	xi2 "github.com/xi2/xz"
 )
 
 // ErrTooLarge is returned when a block decodes to more than allowed.
@@ -36,35 +30,144 @@ const DictLimit = 128 << 20
 // capacity is reused), with at most maxOut bytes of output.
 type Block func(dst, src []byte, maxOut int) ([]byte, error)
 
-// Stream opens a streaming decompressor over r.
+// Stream opens a streaming decompressor over r. It reads one stream and
+// ends (io.EOF) at its end, leaving what follows unread as far as the
+// decoder allows.
 type Stream func(r io.Reader) (io.ReadCloser, error)
 
 // Codec is one compression method.
 type Codec struct {
-	Name   string
+	// Name identifies the codec ("gzip", "lzop", "lz4-frame").
+	Name string
+	// Block decodes a whole block in memory; Stream decodes a stream.
+	// Either may be nil (raw LZO has no stream form, lzop no block form
+	// file systems use).
 	Block  Block
 	Stream Stream
+
+	// Magics are the signatures a stream of this codec starts with. A
+	// codec without magics (a raw block codec) is never sniffed.
+	Magics [][]byte
+	// Sniff decides whether b, the first bytes of a candidate stream (up
+	// to SniffLen of them), starts a stream of this codec. nil: starting
+	// with one of Magics is enough.
+	Sniff func(b []byte) bool
+	// Weak marks a codec whose streams have no magic of their own
+	// (LZMA-alone): it is sniffed only after every codec that has one.
+	Weak bool
+	// Rank orders the codecs where the order matters: the kernel payload
+	// search, which caps its candidates, tries the commonest first.
+	Rank int
+	// Kernel are the signatures of this codec's payloads behind a Linux
+	// kernel's decompressor (zImage, bzImage); nil if kernels do not use
+	// it.
+	Kernel [][]byte
+	// UImage is the U-Boot legacy image compression byte (IH_COMP_*)
+	// naming this codec, 0 if uImages cannot carry it.
+	UImage byte
+	// FIT is the value of a FIT image's "compression" property naming
+	// this codec, "" if FIT images cannot carry it.
+	FIT string
+	// Window, when set, reads the declared window or dictionary size of
+	// the stream starting at r's offset 0 and, when it is larger than
+	// DictLimit, returns the bytes to write at off to declare DictLimit
+	// instead (see extract/window.go); declared is what the stream asked
+	// for. ok is false when there is nothing to change.
+	Window func(r io.ReaderAt, size int64) (off int64, patch []byte, declared uint64, ok bool)
+	// Label names the codec in messages ("LZMA"); Name when empty.
+	Label string
 }
 
-var codecs = map[string]Codec{}
+// SniffLen is how many bytes Sniff is given (fewer at the end of data).
+const SniffLen = 64
 
-func register(c Codec) { codecs[c.Name] = c }
+var (
+	mu     sync.RWMutex
+	codecs = map[string]Codec{}
+)
+
+// Register adds a codec. It is called from the init function of the
+// codec's file (or of a test); a name registered twice panics.
+func Register(c Codec) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := codecs[c.Name]; dup {
+		panic("compress: codec registered twice: " + c.Name)
+	}
+	codecs[c.Name] = c
+}
 
 // Get returns the codec of that name: gzip, zlib, deflate, xz, xz-ref,
-// lzma, lzma-ref, lzo, lz4, lz4-frame, zstd, bzip2.
+// lzma, lzma-ref, lzo, lzop, lz4, lz4-frame, zstd, bzip2.
 func Get(name string) (Codec, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
 	c, ok := codecs[name]
 	return c, ok
 }
 
 // Names lists the codecs, sorted.
 func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
 	var out []string
 	for n := range codecs {
 		out = append(out, n)
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Codecs returns every codec, ordered by Rank, then name.
+func Codecs() []Codec {
+	mu.RLock()
+	out := make([]Codec, 0, len(codecs))
+	for _, c := range codecs {
+		out = append(out, c)
+	}
+	mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Rank != out[j].Rank {
+			return out[i].Rank < out[j].Rank
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// HasMagic reports whether b starts with one of the codec's magics.
+func (c Codec) HasMagic(b []byte) bool {
+	for _, m := range c.Magics {
+		if bytes.HasPrefix(b, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// Sniffs reports whether b starts a stream of this codec.
+func (c Codec) Sniffs(b []byte) bool {
+	if len(c.Magics) == 0 && c.Sniff == nil {
+		return false
+	}
+	if c.Sniff != nil {
+		return c.Sniff(b)
+	}
+	return c.HasMagic(b)
+}
+
+// Sniff names the stream codec whose signature b starts with, or "": the
+// codecs with a magic of their own first (by Rank), then the weak ones.
+func Sniff(b []byte) string {
+	cs := Codecs()
+	for _, weak := range []bool{false, true} {
+		for _, c := range cs {
+			if c.Weak == weak && c.Sniffs(b) {
+				return c.Name
+			}
+		}
+	}
+	return ""
 }
 
 // readAllLimited reads r into dst up to maxOut bytes; more is ErrTooLarge.
@@ -82,197 +185,14 @@ func readAllLimited(dst []byte, r io.Reader, maxOut int) ([]byte, error) {
 
 func nopCloser(r io.Reader) io.ReadCloser { return io.NopCloser(r) }
 
-func init() {
-	register(Codec{Name: "gzip",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			zr, err := gzip.NewReader(bytes.NewReader(src))
-			if err != nil {
-				return nil, err
-			}
-			return readAllLimited(dst, zr, maxOut)
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) {
-			zr, err := gzip.NewReader(r)
-			if err != nil {
-				return nil, err
-			}
-			zr.Multistream(false)
-			return zr, nil
-		}})
-	register(Codec{Name: "zlib",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			zr, err := zlib.NewReader(bytes.NewReader(src))
-			if err != nil {
-				return nil, err
-			}
-			return readAllLimited(dst, zr, maxOut)
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) { return zlib.NewReader(r) }})
-	register(Codec{Name: "deflate",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			return readAllLimited(dst, flate.NewReader(bytes.NewReader(src)), maxOut)
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) { return flate.NewReader(r), nil }})
-	// xz: xi2/xz (a port of xz-embedded) is the fast decoder; ulikunitz/xz
-	// is the reference.
-	register(Codec{Name: "xz",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			if out, ok := DecodeXZSingle(dst, src, maxOut); ok {
-				return out, nil
-			}
-			zr, err := xi2.NewReader(bytes.NewReader(src), DictLimit)
-			if err != nil {
-				return nil, err
-			}
-			return readAllLimited(dst, zr, maxOut)
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) {
-			zr, err := xi2.NewReader(r, DictLimit)
-			if err != nil {
-				return nil, err
-			}
-			zr.Multistream(false)
-			return nopCloser(zr), nil
-		}})
-	register(Codec{Name: "xz-ref",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			zr, err := uxz.ReaderConfig{DictCap: DictLimit, SingleStream: true}.NewReader(bytes.NewReader(src))
-			if err != nil {
-				return nil, err
-			}
-			return readAllLimited(dst, zr, maxOut)
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) {
-			zr, err := uxz.ReaderConfig{DictCap: DictLimit, SingleStream: true}.NewReader(r)
-			if err != nil {
-				return nil, err
-			}
-			return nopCloser(zr), nil
-		}})
-	// lzma: LZMA-alone (13-byte header). Our own decoder is the fast one;
-	// ulikunitz/xz/lzma is the reference.
-	register(Codec{Name: "lzma",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			out, _, err := lzma.DecodeAlone(dst[:0], src, int64(maxOut))
-			return out, err
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) {
-			zr, err := lzma.NewReader(r, DictLimit)
-			if err != nil {
-				return nil, err
-			}
-			return nopCloser(zr), nil
-		}})
-	register(Codec{Name: "lzma-ref",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			zr, err := ulzma.ReaderConfig{DictCap: DictLimit}.NewReader(bytes.NewReader(src))
-			if err != nil {
-				return nil, err
-			}
-			return readAllLimited(dst, zr, maxOut)
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) {
-			zr, err := ulzma.ReaderConfig{DictCap: DictLimit}.NewReader(r)
-			if err != nil {
-				return nil, err
-			}
-			return nopCloser(zr), nil
-		}})
-	register(Codec{Name: "lzo",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			if cap(dst) < maxOut {
-				dst = make([]byte, maxOut)
-			}
-			dst = dst[:maxOut]
-			n, err := lzoDecompress(src, dst)
-			if err != nil {
-				return nil, err
-			}
-			return dst[:n], nil
-		}})
-	register(Codec{Name: "lz4", // raw LZ4 block, as SquashFS stores it
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			if cap(dst) < maxOut {
-				dst = make([]byte, maxOut)
-			}
-			dst = dst[:maxOut]
-			n, err := lz4.UncompressBlock(src, dst)
-			if err != nil {
-				return nil, err
-			}
-			return dst[:n], nil
-		}})
-	register(Codec{Name: "lz4-frame",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			return readAllLimited(dst, lz4.NewReader(bytes.NewReader(src)), maxOut)
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) { return nopCloser(lz4.NewReader(r)), nil }})
-	register(Codec{Name: "zstd",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			d, err := zstdBlockDecoder()
-			if err != nil {
-				return nil, err
-			}
-			out, err := d.DecodeAll(src, dst[:0])
-			if err != nil {
-				return nil, err
-			}
-			if len(out) > maxOut {
-				return out[:maxOut], ErrTooLarge
-			}
-			return out, nil
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) {
-			d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30), zstd.WithDecoderMaxWindow(DictLimit))
-			if err != nil {
-				return nil, err
-			}
-			return d.IOReadCloser(), nil
-		}})
-	register(Codec{Name: "bzip2",
-		Block: func(dst, src []byte, maxOut int) ([]byte, error) {
-			return readAllLimited(dst, bzip2.NewReader(bytes.NewReader(src)), maxOut)
-		},
-		Stream: func(r io.Reader) (io.ReadCloser, error) { return nopCloser(bzip2End{bzip2.NewReader(r)}), nil }})
-}
-
-var (
-	zstdOnce   sync.Once
-	zstdShared *zstd.Decoder
-	zstdErr    error
-)
-
-// zstdBlockDecoder returns one shared decoder; DecodeAll is safe for
-// concurrent use.
-func zstdBlockDecoder() (*zstd.Decoder, error) {
-	zstdOnce.Do(func() {
-		zstdShared, zstdErr = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(256<<20))
-	})
-	return zstdShared, zstdErr
-}
-
-// lzoDecompress wraps the LZO1X decoder, turning its panics on hostile
-// input into errors.
-func lzoDecompress(src, dst []byte) (n int, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("lzo: corrupt block (%v)", r)
+// streamBlock turns a stream decoder into a block decoder.
+func streamBlock(s Stream) Block {
+	return func(dst, src []byte, maxOut int) ([]byte, error) {
+		zr, err := s(bytes.NewReader(src))
+		if err != nil {
+			return nil, err
 		}
-	}()
-	return lzo.Decompress(src, dst)
-}
-
-// bzip2End ends a bzip2 stream cleanly when trailing data that is not
-// another bzip2 stream follows it (compress/bzip2 reads concatenated
-// streams and calls anything else after the end marker an error, though
-// every byte of output was already delivered and checked).
-type bzip2End struct{ r io.Reader }
-
-func (b bzip2End) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	var se bzip2.StructuralError
-	if errors.As(err, &se) && string(se) == "bad magic value in continuation file" {
-		return n, io.EOF
+		defer zr.Close()
+		return readAllLimited(dst, zr, maxOut)
 	}
-	return n, err
 }

@@ -27,6 +27,7 @@ func TestStreamsDecodeFixtures(t *testing.T) {
 	cases := map[string]string{
 		"gzip": "data.gz", "xz": "data.xz", "xz-ref": "data.xz", "lzma": "data.lzma",
 		"lzma-ref": "data.lzma", "bzip2": "data.bz2", "zstd": "data.zst", "lz4-frame": "data.lz4",
+		"lzop": "data.lzo",
 	}
 	for codec, file := range cases {
 		t.Run(codec, func(t *testing.T) {
