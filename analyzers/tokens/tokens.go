@@ -46,6 +46,7 @@ import (
 	"github.com/zricethezav/gitleaks/v8/report"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 	rules "github.com/fwaudit/fwaudit/rules/tokens"
 )
 
@@ -215,6 +216,7 @@ type segment struct {
 type hit struct {
 	rule, title string
 	severity    analyzers.Severity
+	guidelines  []int
 	secret      string
 	entropy     float64
 	off, line   int
@@ -384,7 +386,7 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 	// our own rules, segment by segment
 	for _, c := range cands {
 		for _, m := range e.own.Scan(c.text) {
-			emit(hit{rule: m.Rule.ID, title: m.Rule.Title, severity: analyzers.Severity(m.Rule.Severity),
+			emit(hit{rule: m.Rule.ID, title: m.Rule.Title, severity: analyzers.Severity(m.Rule.Severity), guidelines: m.Rule.Guidelines,
 				secret: m.Secret, entropy: m.Entropy, off: c.off + m.Start, line: c.line,
 				why: fmt.Sprintf("fwaudit rule %s (%s), entropy %.2f bits/char", m.Rule.ID, m.Rule.Title, m.Entropy)})
 		}
@@ -447,7 +449,7 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 		if f.RuleID == "generic-api-key" || f.RuleID == "jwt" || f.RuleID == "jwt-base64" {
 			sev = analyzers.Medium
 		}
-		emit(hit{rule: f.RuleID, title: f.Description, severity: sev, secret: f.Secret,
+		emit(hit{rule: f.RuleID, title: f.Description, severity: sev, guidelines: builtin.CategoryGuidelines(Category), secret: f.Secret,
 			entropy: float64(f.Entropy), off: c.off + pos, line: c.line,
 			why: fmt.Sprintf("gitleaks rule %s, entropy %.2f bits/char", f.RuleID, f.Entropy)})
 	}
@@ -571,7 +573,7 @@ func finding(f analyzers.File, text bool, h hit) analyzers.Finding {
 		Severity:    h.severity,
 		Path:        f.Path,
 		Fingerprint: analyzers.Fingerprint(h.secret),
-		Guidelines:  []int{4},
+		Guidelines:  append([]int{}, h.guidelines...),
 	}
 	if f.Layer != nil {
 		fd.Layer, fd.LayerID = f.Layer.Path, f.Layer.ID

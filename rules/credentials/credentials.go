@@ -27,13 +27,13 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	"github.com/fwaudit/fwaudit/rules/glob"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"github.com/fwaudit/fwaudit/rules/glob"
+	"github.com/fwaudit/fwaudit/rules/schema"
 )
 
 //go:embed credentials.yaml
@@ -71,22 +71,20 @@ type Example struct {
 
 // Rule is one detector. Several detectors can report under one rule name.
 type Rule struct {
-	// ID is unique; Rule is the finding's rule name (default: ID).
-	ID          string `yaml:"id"`
-	Rule        string `yaml:"rule"`
-	Title       string `yaml:"title"`
-	Description string `yaml:"description"`
-	Fix         string `yaml:"fix"`
-	Category    string `yaml:"category"`
-	// Severity of a literal secret; DefaultSeverity of a well-known
-	// default; HashSeverity of a hash that did not crack.
-	Severity        string            `yaml:"severity"`
+	// Header: id (unique across all rule sets), title, description,
+	// severity (of a literal secret), guidelines, fix, source.
+	schema.Header `yaml:",inline"`
+	// Rule is the finding's rule name (default: ID); several detectors can
+	// report under one.
+	Rule     string `yaml:"rule"`
+	Category string `yaml:"category"`
+	// DefaultSeverity of a well-known default; HashSeverity of a hash that
+	// did not crack.
 	DefaultSeverity string            `yaml:"default_severity"`
 	HashSeverity    string            `yaml:"hash_severity"`
 	ValueSeverity   map[string]string `yaml:"value_severity"`
 	// RWKey: a key matching it (an SNMP write community) is high.
-	RWKey      string `yaml:"rw_key"`
-	Guidelines []int  `yaml:"guidelines"`
+	RWKey string `yaml:"rw_key"`
 	// Files are globs over the path inside the image ("**/ppp/pap-secrets")
 	// or, without a "/", over the base name; Exclude removes paths again.
 	Files   []string `yaml:"files"`
@@ -121,12 +119,8 @@ type Rule struct {
 	// Hashes: the secret may be a password hash to crack.
 	Hashes bool `yaml:"hashes"`
 	// UserOnly: the detector reports a user name with no password.
-	UserOnly bool   `yaml:"user_only"`
-	Source   string `yaml:"source"`
-	Examples struct {
-		True  []Example `yaml:"true"`
-		False []string  `yaml:"false"`
-	} `yaml:"examples"`
+	UserOnly bool                             `yaml:"user_only"`
+	Examples schema.Examples[Example, string] `yaml:"examples"`
 
 	globs     globSet
 	excludes  globSet
@@ -178,26 +172,14 @@ func Default() []*Rule {
 // Parse reads and compiles detectors in the credentials.yaml format.
 func Parse(data []byte) ([]*Rule, error) {
 	var rules []*Rule
-	if err := yaml.Unmarshal(data, &rules); err != nil {
-		return nil, fmt.Errorf("credentials: %w", err)
+	if err := schema.Decode("credentials", data, &rules); err != nil {
+		return nil, err
 	}
-	ids := map[string]bool{}
-	for i, r := range rules {
-		if r == nil {
-			return nil, fmt.Errorf("credentials: rule %d is empty", i)
-		}
-		if r.ID == "" || ids[r.ID] {
-			return nil, fmt.Errorf("credentials: rule %d: missing or duplicate id %q", i, r.ID)
-		}
-		ids[r.ID] = true
-		if err := r.compile(); err != nil {
-			return nil, fmt.Errorf("credentials: rule %s: %w", r.ID, err)
-		}
+	if err := schema.Check("credentials", rules, (*Rule).compile); err != nil {
+		return nil, err
 	}
 	return rules, nil
 }
-
-var severities = map[string]bool{"critical": true, "high": true, "medium": true, "low": true, "info": true}
 
 func (r *Rule) compile() error {
 	if r.Rule == "" {
@@ -206,22 +188,19 @@ func (r *Rule) compile() error {
 	if r.Category == "" {
 		r.Category = Category
 	}
-	if r.Title == "" || r.Description == "" || r.Fix == "" {
-		return fmt.Errorf("title, description and fix are required")
-	}
 	if r.DefaultSeverity == "" {
 		r.DefaultSeverity = r.Severity
 	}
 	if r.HashSeverity == "" {
 		r.HashSeverity = "low"
 	}
-	for _, s := range []string{r.Severity, r.DefaultSeverity, r.HashSeverity} {
-		if !severities[s] {
+	for _, s := range []string{r.DefaultSeverity, r.HashSeverity} {
+		if !schema.ValidSeverity(s) {
 			return fmt.Errorf("severity %q", s)
 		}
 	}
 	for v, s := range r.ValueSeverity {
-		if !severities[s] {
+		if !schema.ValidSeverity(s) {
 			return fmt.Errorf("value_severity %s: %q", v, s)
 		}
 	}

@@ -2,14 +2,14 @@ package services
 
 import (
 	"fmt"
-	"github.com/fwaudit/fwaudit/rules/glob"
 	"net/netip"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/fwaudit/fwaudit/rules/glob"
+	"github.com/fwaudit/fwaudit/rules/schema"
 )
 
 // Rule kinds.
@@ -48,16 +48,9 @@ type Cond struct {
 
 // Rule is one rule of a rule file (services.yaml, transport.yaml).
 type Rule struct {
-	ID       string `yaml:"id"`
-	Kind     string `yaml:"kind"`
-	Severity string `yaml:"severity"`
-	// Guidelines are Code of Practice guideline numbers.
-	Guidelines []int  `yaml:"guidelines"`
-	Title      string `yaml:"title"`
-	// Description says what the rule finds and why it matters.
-	Description string `yaml:"description"`
-	// Fix says what to do about it.
-	Fix string `yaml:"fix"`
+	// Header: id, title, description, severity, guidelines, fix, source.
+	schema.Header `yaml:",inline"`
+	Kind          string `yaml:"kind"`
 
 	// Context of a command rule: boot (default) or console.
 	Context string `yaml:"context"`
@@ -89,10 +82,7 @@ type Rule struct {
 
 	// Examples: text that must (true) or must not (false) fire the rule:
 	// command lines for command rules, file content for the others.
-	Examples struct {
-		True  []string `yaml:"true"`
-		False []string `yaml:"false"`
-	} `yaml:"examples"`
+	Examples schema.Examples[string, string] `yaml:"examples"`
 
 	programs   map[string]bool
 	patterns   []*regexp.Regexp
@@ -124,21 +114,11 @@ type Hit struct {
 // Parse reads and compiles a rule file.
 func Parse(data []byte) (*Set, error) {
 	var rules []*Rule
-	if err := yaml.Unmarshal(data, &rules); err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
+	if err := schema.Decode("rules", data, &rules); err != nil {
+		return nil, err
 	}
-	ids := map[string]bool{}
-	for i, r := range rules {
-		if r == nil {
-			return nil, fmt.Errorf("rules: rule %d is empty", i)
-		}
-		if r.ID == "" || ids[r.ID] {
-			return nil, fmt.Errorf("rules: rule %d: missing or duplicate id %q", i, r.ID)
-		}
-		ids[r.ID] = true
-		if err := r.compile(); err != nil {
-			return nil, fmt.Errorf("rules: rule %s: %w", r.ID, err)
-		}
+	if err := schema.Check("rules", rules, (*Rule).compile); err != nil {
+		return nil, err
 	}
 	return &Set{Rules: rules}, nil
 }
@@ -159,16 +139,8 @@ func compileAll(srcs []string, ci bool) ([]*regexp.Regexp, error) {
 }
 
 func (r *Rule) compile() error {
-	switch r.Severity {
-	case "critical", "high", "medium", "low", "info":
-	default:
-		return fmt.Errorf("severity %q", r.Severity)
-	}
 	if len(r.Guidelines) == 0 {
 		return fmt.Errorf("no guidelines")
-	}
-	if r.Title == "" || r.Description == "" || r.Fix == "" {
-		return fmt.Errorf("title, description and fix are required")
 	}
 	if len(r.Examples.True) == 0 || len(r.Examples.False) == 0 {
 		return fmt.Errorf("needs true and false examples")

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"github.com/fwaudit/fwaudit/rules/schema"
 )
 
 //go:embed tokens.yaml
@@ -36,23 +36,15 @@ type Example struct {
 
 // Rule is one detector.
 type Rule struct {
-	ID          string `yaml:"id"`
-	Title       string `yaml:"title"`
-	Description string `yaml:"description"`
-	// Fix says what to do about it.
-	Fix      string   `yaml:"fix"`
-	Severity string   `yaml:"severity"`
-	Keywords []string `yaml:"keywords"`
-	Pattern  string   `yaml:"pattern"`
+	// Header: id, title, description, severity, guidelines, fix, source.
+	schema.Header `yaml:",inline"`
+	Keywords      []string `yaml:"keywords"`
+	Pattern       string   `yaml:"pattern"`
 	// Require: the text must also match this (a vendor name nearby).
 	Require string `yaml:"require"`
 	// Entropy: minimum Shannon entropy (bits per char) of the secret.
-	Entropy  float64 `yaml:"entropy"`
-	Source   string  `yaml:"source"`
-	Examples struct {
-		True  []Example `yaml:"true"`
-		False []string  `yaml:"false"`
-	} `yaml:"examples"`
+	Entropy  float64                          `yaml:"entropy"`
+	Examples schema.Examples[Example, string] `yaml:"examples"`
 
 	re      *regexp.Regexp
 	require *regexp.Regexp
@@ -105,8 +97,8 @@ func Default() *Set {
 // Parse parses and compiles a rule file.
 func Parse(b []byte) (*Set, error) {
 	var s Set
-	if err := yaml.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("tokens rules: %w", err)
+	if err := schema.Decode("tokens rules", b, &s); err != nil {
+		return nil, err
 	}
 	if s.Allow == nil {
 		s.Allow = &Allow{}
@@ -123,37 +115,31 @@ func Parse(b []byte) (*Set, error) {
 		}
 		a.res = append(a.res, re)
 	}
-	seen := map[string]bool{}
-	for _, r := range s.Rules {
-		if r.ID == "" || seen[r.ID] {
-			return nil, fmt.Errorf("tokens rule: empty or duplicate id %q", r.ID)
-		}
-		seen[r.ID] = true
-		switch r.Severity {
-		case "critical", "high", "medium", "low", "info":
-		default:
-			return nil, fmt.Errorf("tokens rule %s: severity %q", r.ID, r.Severity)
-		}
+	err := schema.Check("tokens rules", s.Rules, func(r *Rule) error {
 		if len(r.Keywords) == 0 {
-			return nil, fmt.Errorf("tokens rule %s: no keywords", r.ID)
+			return fmt.Errorf("no keywords")
 		}
 		for i, k := range r.Keywords {
 			r.Keywords[i] = strings.ToLower(k)
 		}
 		re, err := regexp.Compile(r.Pattern)
 		if err != nil {
-			return nil, fmt.Errorf("tokens rule %s: %w", r.ID, err)
+			return err
 		}
 		if re.SubexpIndex("secret") < 0 {
-			return nil, fmt.Errorf("tokens rule %s: pattern has no group \"secret\"", r.ID)
+			return fmt.Errorf("pattern has no group \"secret\"")
 		}
 		r.re = re
 		if r.Require != "" {
 			if r.require, err = regexp.Compile(r.Require); err != nil {
-				return nil, fmt.Errorf("tokens rule %s require: %w", r.ID, err)
+				return fmt.Errorf("require: %w", err)
 			}
 		}
 		r.allow = a
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &s, nil
 }
