@@ -15,13 +15,12 @@ import (
 	"strings"
 	"sync"
 
+	credentials "github.com/fwaudit/fwaudit/analyzers/credentials/detect"
+	services "github.com/fwaudit/fwaudit/analyzers/services/match"
 	"github.com/fwaudit/fwaudit/analyzers/tokens"
+	rulestokens "github.com/fwaudit/fwaudit/analyzers/tokens/match"
 	"github.com/fwaudit/fwaudit/rules/builtin"
 	rulescompliance "github.com/fwaudit/fwaudit/rules/compliance"
-	"github.com/fwaudit/fwaudit/rules/credentials"
-	"github.com/fwaudit/fwaudit/rules/services"
-	rulestokens "github.com/fwaudit/fwaudit/rules/tokens"
-	"github.com/fwaudit/fwaudit/rules/transport"
 )
 
 // DocsURL is the published rule reference; HelpURI adds the rule's anchor.
@@ -104,10 +103,10 @@ var load = sync.OnceValue(func() *catalog {
 	for _, r := range rulestokens.Default().Rules {
 		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: rulestokens.Category, Source: "rules/tokens/tokens.yaml"})
 	}
-	for _, r := range services.Default().Rules {
+	for _, r := range services.Services().Rules {
 		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: "insecure-service", Source: "rules/services/services.yaml"})
 	}
-	for _, r := range transport.Default().Rules {
+	for _, r := range services.Transport().Rules {
 		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: "insecure-config", Source: "rules/transport/transport.yaml"})
 	}
 	if gl, err := tokens.GitleaksRules(); err == nil {

@@ -27,7 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	rules "github.com/fwaudit/fwaudit/rules/components"
+	rules "github.com/fwaudit/fwaudit/analyzers/components/match"
 )
 
 // MaxRead bounds how much of one file is searched (decompressed kernels are

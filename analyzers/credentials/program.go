@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	credrules "github.com/fwaudit/fwaudit/rules/credentials"
+	credrules "github.com/fwaudit/fwaudit/analyzers/credentials/detect"
 )
 
 // ProgramReadBound is the most the analyzer reads of one program.

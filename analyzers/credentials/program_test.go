@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	credrules "github.com/fwaudit/fwaudit/analyzers/credentials/detect"
 	"github.com/fwaudit/fwaudit/internal/testcorpus"
-	credrules "github.com/fwaudit/fwaudit/rules/credentials"
 )
 
 // The true and false examples of programs.yaml, through the matcher.

@@ -46,8 +46,8 @@ import (
 	"github.com/zricethezav/gitleaks/v8/report"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	rules "github.com/fwaudit/fwaudit/analyzers/tokens/match"
 	"github.com/fwaudit/fwaudit/rules/builtin"
-	rules "github.com/fwaudit/fwaudit/rules/tokens"
 )
 
 // Category of every finding.

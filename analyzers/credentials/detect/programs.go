@@ -1,16 +1,13 @@
-package credentials
+package detect
 
 import (
-	_ "embed"
 	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/fwaudit/fwaudit/rules/credentials"
 	"github.com/fwaudit/fwaudit/rules/schema"
 )
-
-//go:embed programs.yaml
-var programsYAML []byte
 
 // ProgramRule is a detector of passwords compared as literals inside
 // programs (programs.yaml). The analyzer reads the read-only strings of the
@@ -103,7 +100,7 @@ func (r *ProgramRule) compile() error {
 
 // DefaultPrograms returns the built-in program detectors.
 func DefaultPrograms() []*ProgramRule {
-	r, err := ParsePrograms(programsYAML)
+	r, err := ParsePrograms(credentials.ProgramsYAML)
 	if err != nil {
 		panic("credentials: embedded programs.yaml: " + err.Error())
 	}

@@ -1,4 +1,37 @@
-package services
+// Package match is the rule engine of the services and transport analyzers:
+// it compiles the rule files rules/services/services.yaml and
+// rules/transport/transport.yaml and matches them against boot commands,
+// text lines, URLs, OpenWrt UCI sections and XML elements (with the UCI
+// parser, the XML matcher and argv normalisation they need).
+//
+// A rule has the shared rule header (rules/schema: id, title, description,
+// severity, guidelines, fix, source, examples), a kind and the match fields
+// of its kind; rules/validate runs every rule's examples through the
+// analyzers.
+//
+// Kinds:
+//
+//   - command: a service start found by following the boot sequence. The
+//     rule applies to argv[0]'s base name in Programs; one of Patterns must
+//     match the command line (argv joined by spaces) and none of Not. The
+//     first rule in file order that fires wins, so the worst variant of a
+//     service (telnetd -l /bin/sh) comes before the plain one. Context
+//     console rules apply only to what inittab respawns on a console.
+//   - line: lines of the files selected by Files (comments skipped); with
+//     UnlessFile the rule is silent when any line of the file matches one of
+//     those, and otherwise fires once per file.
+//   - url: plain-HTTP URLs to public hosts in lines that match Require and
+//     whose URL does not match Exclude (and matches Patterns, if any).
+//   - uci: sections of OpenWrt UCI files whose type matches Section and whose
+//     options satisfy all of Match and none of Unless (a missing option has
+//     the empty value). The first rule that fires wins per section.
+//   - xml: elements of an XML vendor configuration named like Section whose
+//     attributes satisfy Match and not Unless. Every xml rule fires on its
+//     own (one element can switch on several services).
+//
+// A named group "secret" in a pattern marks a credential the analyzer must
+// redact; Secrets finds common ones (password=..., -p pass, user:pw@).
+package match
 
 import (
 	"fmt"
@@ -7,9 +40,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
-	"github.com/fwaudit/fwaudit/rules/glob"
+	"github.com/fwaudit/fwaudit/internal/glob"
 	"github.com/fwaudit/fwaudit/rules/schema"
+	"github.com/fwaudit/fwaudit/rules/services"
+	"github.com/fwaudit/fwaudit/rules/transport"
 )
 
 // Rule kinds.
@@ -972,4 +1008,29 @@ func ssd(a []string) []string {
 		return nil
 	}
 	return append([]string{prog}, rest...)
+}
+
+var (
+	servicesSet  = sync.OnceValues(func() (*Set, error) { return Parse(services.YAML) })
+	transportSet = sync.OnceValues(func() (*Set, error) { return Parse(transport.YAML) })
+)
+
+// Services returns the built-in service rules (rules/services), compiled
+// and shared: do not modify them.
+func Services() *Set {
+	s, err := servicesSet()
+	if err != nil {
+		panic("services: embedded services.yaml: " + err.Error())
+	}
+	return s
+}
+
+// Transport returns the built-in transport rules (rules/transport),
+// compiled and shared: do not modify them.
+func Transport() *Set {
+	s, err := transportSet()
+	if err != nil {
+		panic("transport: embedded transport.yaml: " + err.Error())
+	}
+	return s
 }
