@@ -178,3 +178,19 @@ func (a *analyzer) programFinding(r *credrules.ProgramRule, f analyzers.File, m 
 		Guidelines:  append([]int(nil), r.Guidelines...),
 	}
 }
+
+// ProgramSecret is a literal password a program detector found, with the
+// account next to it ("" if none).
+type ProgramSecret struct{ Secret, User string }
+
+// ProgramSecrets applies a program detector to a program's read-only
+// strings, in order, as Analyze does once it has read them from the ELF
+// file (TestProgramCGI covers that reading on a real program).
+// rules/validate runs the examples of programs.yaml through it.
+func ProgramSecrets(r *credrules.ProgramRule, strs []string) []ProgramSecret {
+	var out []ProgramSecret
+	for _, m := range matchProgram(r, strs) {
+		out = append(out, ProgramSecret{m.Secret, m.User})
+	}
+	return out
+}

@@ -76,6 +76,7 @@ type engine struct {
 	generic  map[string]bool
 	err      error
 	describe map[string]string
+	gkw      []string // gitleaks' prefilter keywords
 }
 
 var (
@@ -128,18 +129,40 @@ func loadEngine() (*engine, error) {
 		}
 		eng.det = detect.NewDetector(cfg)
 		eng.buildRules(cfg)
-		eng.own = rules.Default()
-		for _, k := range eng.own.Keywords() {
-			kw[k] = true
-		}
-		list := make([]string, 0, len(kw))
 		for k := range kw {
-			list = append(list, k)
+			eng.gkw = append(eng.gkw, k)
 		}
-		sort.Strings(list)
-		eng.trie = ahocorasick.NewTrieBuilder().AddStrings(list).Build()
+		eng.own = rules.Default()
+		eng.trie = prefilter(eng.gkw, eng.own)
 	})
 	return &eng, eng.err
+}
+
+// prefilter is the keyword trie of gitleaks' keywords and the own rules'.
+func prefilter(gkw []string, own *rules.Set) *ahocorasick.Trie {
+	kw := map[string]bool{}
+	for _, k := range gkw {
+		kw[k] = true
+	}
+	for _, k := range own.Keywords() {
+		kw[k] = true
+	}
+	list := make([]string, 0, len(kw))
+	for k := range kw {
+		list = append(list, k)
+	}
+	sort.Strings(list)
+	return ahocorasick.NewTrieBuilder().AddStrings(list).Build()
+}
+
+// withOwn returns the engine with other own rules (the embedded ones
+// overridden by a user's rule files): gitleaks' part is shared, the
+// prefilter is rebuilt.
+func (e *engine) withOwn(own *rules.Set) *engine {
+	d := *e
+	d.own = own
+	d.trie = prefilter(e.gkw, own)
+	return &d
 }
 
 // ruleDet is a gitleaks detector of one rule: each rule's regular
@@ -195,10 +218,27 @@ func (e *engine) buildRules(cfg config.Config) {
 // onSuppress, when set (by tests), sees every suppressed gitleaks finding.
 var onSuppress func(rule, secret, why string)
 
-type analyzer struct{}
+type analyzer struct {
+	// own: the own rules when not the embedded ones, and the engine made
+	// for them
+	own    *rules.Set
+	engine func() (*engine, error)
+}
 
 // New returns the tokens analyzer.
 func New() analyzers.Analyzer { return analyzer{} }
+
+// NewWithRules returns the tokens analyzer with other own rules (see
+// rules.Parse for overriding the embedded ones); gitleaks' rules stay.
+func NewWithRules(own *rules.Set) analyzers.Analyzer {
+	return analyzer{own: own, engine: sync.OnceValues(func() (*engine, error) {
+		e, err := loadEngine()
+		if err != nil {
+			return nil, err
+		}
+		return e.withOwn(own), nil
+	})}
+}
 
 func (analyzer) Name() string { return "tokens" }
 
@@ -225,7 +265,11 @@ type hit struct {
 }
 
 func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
-	e, err := loadEngine()
+	load := loadEngine
+	if a.engine != nil {
+		load = a.engine
+	}
+	e, err := load()
 	if err != nil {
 		return nil, err
 	}

@@ -188,3 +188,52 @@ func (g *Registry) Set(id string) string {
 	defer g.mu.Unlock()
 	return g.ids[id]
 }
+
+// Merge returns base with the rules of over merged in: a rule whose id base
+// already has replaces it in place (so a user's file can change an
+// embedded rule without reordering first-match-wins sets), any other is
+// appended in order.
+func Merge[R Rule](base, over []R) []R {
+	out := slices.Clone(base)
+	at := map[string]int{}
+	for i, r := range out {
+		var zero R
+		if any(r) != any(zero) {
+			at[r.Head().ID] = i
+		}
+	}
+	for _, r := range over {
+		var zero R
+		if any(r) != any(zero) {
+			if i, ok := at[r.Head().ID]; ok {
+				out[i] = r
+				continue
+			}
+			at[r.Head().ID] = len(out)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Load is the common loader of a list-shaped rule file: it decodes the
+// first file (the embedded rules) and then each further file (a user's
+// overrides) strictly, merges them (Merge), and checks and compiles every
+// rule (Check).
+func Load[R Rule](set string, compile func(R) error, files ...[]byte) ([]R, error) {
+	var all []R
+	for i, data := range files {
+		var rs []R
+		if err := Decode(set, data, &rs); err != nil {
+			if i > 0 {
+				return nil, fmt.Errorf("override file %d: %w", i, err)
+			}
+			return nil, err
+		}
+		all = Merge(all, rs)
+	}
+	if err := Check(set, all, compile); err != nil {
+		return nil, err
+	}
+	return all, nil
+}

@@ -81,3 +81,34 @@ func TestRegistry(t *testing.T) {
 		t.Fatalf("registry: %d ids, ftpd in %q", g.Len(), g.Set("ftpd"))
 	}
 }
+
+func TestLoadOverride(t *testing.T) {
+	over := `
+- id: b
+  title: B2
+  description: finds b better
+  severity: low
+  guidelines: [2]
+  fix: f
+- id: c
+  title: C
+  description: finds c
+  severity: medium
+  guidelines: [3]
+  fix: f
+`
+	rs, err := Load[*testRule]("test", nil, []byte(good), []byte(over))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.ID+":"+r.Title)
+	}
+	if strings.Join(got, ",") != "a:A,b:B2,c:C" {
+		t.Fatalf("merged %v, want a:A,b:B2,c:C (b replaced in place, c appended)", got)
+	}
+	if _, err := Load[*testRule]("test", nil, []byte(good), []byte("- id: d\n  title: D\n")); err == nil || !strings.Contains(err.Error(), `rule "d": missing`) {
+		t.Fatalf("an invalid override rule: %v", err)
+	}
+}

@@ -168,15 +168,12 @@ func Default() []*Rule {
 }
 
 // Parse reads and compiles detectors in the credentials.yaml format.
-func Parse(data []byte) ([]*Rule, error) {
-	var rules []*Rule
-	if err := schema.Decode("credentials", data, &rules); err != nil {
-		return nil, err
-	}
-	if err := schema.Check("credentials", rules, (*Rule).compile); err != nil {
-		return nil, err
-	}
-	return rules, nil
+//
+// With more than one file, the later ones override the first (a user's
+// rule files over the embedded one): a detector with an id already loaded
+// replaces it, others are added (schema.Load).
+func Parse(files ...[]byte) ([]*Rule, error) {
+	return schema.Load("credentials", (*Rule).compile, files...)
 }
 
 func (r *Rule) compile() error {

@@ -50,15 +50,9 @@ type ProgramExample struct {
 }
 
 // ParsePrograms reads and compiles detectors in the programs.yaml format.
-func ParsePrograms(data []byte) ([]*ProgramRule, error) {
-	var rules []*ProgramRule
-	if err := schema.Decode("credentials programs", data, &rules); err != nil {
-		return nil, err
-	}
-	if err := schema.Check("credentials programs", rules, (*ProgramRule).compile); err != nil {
-		return nil, err
-	}
-	return rules, nil
+// Later files override the first, as in Parse.
+func ParsePrograms(files ...[]byte) ([]*ProgramRule, error) {
+	return schema.Load("credentials programs", (*ProgramRule).compile, files...)
 }
 
 func (r *ProgramRule) compile() error {

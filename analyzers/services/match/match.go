@@ -148,12 +148,13 @@ type Hit struct {
 }
 
 // Parse reads and compiles a rule file.
-func Parse(data []byte) (*Set, error) {
-	var rules []*Rule
-	if err := schema.Decode("rules", data, &rules); err != nil {
-		return nil, err
-	}
-	if err := schema.Check("rules", rules, (*Rule).compile); err != nil {
+//
+// With more than one file, the later ones override the first (a user's
+// rule files over the embedded one): a rule with an id already loaded
+// replaces it in place, others are appended (schema.Load).
+func Parse(files ...[]byte) (*Set, error) {
+	rules, err := schema.Load("rules", (*Rule).compile, files...)
+	if err != nil {
 		return nil, err
 	}
 	return &Set{Rules: rules}, nil

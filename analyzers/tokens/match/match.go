@@ -91,11 +91,32 @@ func Default() *Set {
 	return defSet
 }
 
-// Parse parses and compiles a rule file.
-func Parse(b []byte) (*Set, error) {
+// Parse parses and compiles a rule file. With more than one file, the
+// later ones override the first (a user's rule files over the embedded
+// one): a rule with an id already loaded replaces it, others are added,
+// and their allow lists are added to the first's (MaxRun: the first file's
+// unless it has none).
+func Parse(files ...[]byte) (*Set, error) {
 	var s Set
-	if err := schema.Decode("tokens rules", b, &s); err != nil {
-		return nil, err
+	for i, b := range files {
+		var f Set
+		if err := schema.Decode("tokens rules", b, &f); err != nil {
+			if i > 0 {
+				return nil, fmt.Errorf("override file %d: %w", i, err)
+			}
+			return nil, err
+		}
+		s.Rules = schema.Merge(s.Rules, f.Rules)
+		if f.Allow != nil {
+			if s.Allow == nil {
+				s.Allow = &Allow{}
+			}
+			s.Allow.Examples = append(s.Allow.Examples, f.Allow.Examples...)
+			s.Allow.Regexes = append(s.Allow.Regexes, f.Allow.Regexes...)
+			if s.Allow.MaxRun == 0 {
+				s.Allow.MaxRun = f.Allow.MaxRun
+			}
+		}
 	}
 	if s.Allow == nil {
 		s.Allow = &Allow{}
