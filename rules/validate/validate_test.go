@@ -400,3 +400,60 @@ func componentImage(t *testing.T, r *cmatch.Rule, text, file string) (*analyzers
 	l := &extract.Layer{ID: "L1", Path: "test", Kind: kind, Root: dir, Format: "test"}
 	return analyzers.NewTarget([]*extract.Layer{l}), "/" + p
 }
+
+// A finding's Code of Practice guidelines come from its rule's data only
+// (compliance.yaml maps ETSI, PSTI and CRA items, and refuses Code of
+// Practice ones): the guidelines of key rules.
+func TestGuidelinesFromRuleData(t *testing.T) {
+	s := rulesets.Default()
+	data := map[string][]int{}
+	for _, d := range builtin.Default().Rules {
+		data[d.ID] = d.Guidelines
+	}
+	for _, r := range s.Credentials {
+		data[r.Rule] = append(data[r.Rule], r.Guidelines...)
+	}
+	for _, r := range s.Programs {
+		data[r.Rule] = append(data[r.Rule], r.Guidelines...)
+	}
+	for _, set := range []*smatch.Set{s.Services, s.Transport} {
+		for _, r := range set.Rules {
+			data[r.ID] = r.Guidelines
+		}
+	}
+	for rule, want := range map[string][]int{
+		"default-password":         {1, 4},
+		"empty-password":           {1, 4},
+		"private-key-encrypted":    {4},
+		"eol-component":            {3},
+		"stale-component":          {3},
+		"vulnerable-component":     {3},
+		"unsigned-container":       {7},
+		"curl-insecure":            {5},
+		"gdbserver":                {6},
+		"telnetd":                  {5, 6},
+		"telnetd-fixed-credential": {1, 6},
+		"dropbear-root-password":   {1, 6},
+		"snmp-default-community":   {1, 4},
+		"config-password":          {1, 4},
+		"wifi-psk":                 {1, 4},
+		"binary-password":          {1, 4},
+		"shared-secret":            {1, 4},
+	} {
+		g, ok := data[rule]
+		if !ok {
+			t.Errorf("%s: no rule data", rule)
+		}
+		for _, n := range want {
+			if !slices.Contains(g, n) {
+				t.Errorf("%s: guidelines %v lack %d", rule, g, n)
+			}
+		}
+	}
+	if g := data["extraction-anomaly/path-traversal"]; g == nil || len(g) != 0 {
+		t.Errorf("extraction anomalies bear on no guideline, got %v", g)
+	}
+	if g := builtin.CategoryGuidelines("api-token"); !slices.Equal(g, []int{4}) {
+		t.Errorf("gitleaks token rules (category api-token) bear on %v, want [4]", g)
+	}
+}
