@@ -161,6 +161,10 @@ func TestRuleFolderErrors(t *testing.T) {
 			t.Errorf("%s: err %v, want %q", name, err, c.want)
 		}
 	}
+	big := writeRules(t, map[string]string{"tokens.yaml": "# " + strings.Repeat("x", rulesets.MaxFileSize) + "\n"})
+	if _, err := rulesets.Load(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a rule file over the bound: %v", err)
+	}
 	if _, err := rulesets.Load(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("a missing folder must be an error")
 	}
