@@ -172,8 +172,13 @@ func Evaluate(in Input, rules *rulescompliance.Set) Result {
 	return res
 }
 
-// refsOf returns the items a finding bears on: by the rule data and, for
-// the Code of Practice, by the finding's own guideline numbers.
+// Refs returns the items a finding bears on: ETSI, PSTI and CRA items by
+// the compliance data's mappings, Code of Practice items by the finding's
+// guidelines (which come from its rule's data).
+func Refs(rules *rulescompliance.Set, f *analyzers.Finding) []rulescompliance.Ref {
+	return refsOf(rules, f)
+}
+
 func refsOf(rules *rulescompliance.Set, f *analyzers.Finding) []ref {
 	refs := rules.Match(f.Rule, f.Category)
 	if cop := rules.Framework(rulescompliance.CoP); cop != nil {

@@ -5,7 +5,7 @@
 // optional; unknown keys are an error that names the key, so that a typo
 // does not silently turn a gate off. Command-line flags override the file.
 //
-// Paths in the file (baseline, passwords, vuln_db) are relative to the
+// Paths in the file (baseline, passwords, vuln_db, rules_dir) are relative to the
 // folder holding the file.
 package config
 
@@ -66,6 +66,9 @@ type Config struct {
 	Passwords []string `yaml:"passwords"`
 	// PasswordsOnly: use only Passwords, not the embedded dictionary.
 	PasswordsOnly *bool `yaml:"passwords_only"`
+	// RulesDir: a folder of rule files that add to or override the
+	// embedded rules (see --rules).
+	RulesDir string `yaml:"rules_dir"`
 	// Limits on extraction.
 	Limits Limits `yaml:"limits"`
 	// VulnDB: the grype v6 database to match against.
@@ -141,6 +144,7 @@ func Load(path string) (*Config, error) {
 	}
 	c.Baseline = rel(c.Baseline)
 	c.VulnDB = rel(c.VulnDB)
+	c.RulesDir = rel(c.RulesDir)
 	for i, p := range c.Passwords {
 		c.Passwords[i] = rel(p)
 	}

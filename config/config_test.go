@@ -19,6 +19,7 @@ scan_date: 2026-01-15
 stale_years: 7
 passwords: [lists/vendor.txt, /abs/list.txt]
 passwords_only: true
+rules_dir: ci/rules
 limits:
   max_depth: 6
   max_total: 2GiB
@@ -170,6 +171,9 @@ func TestLoadAndFind(t *testing.T) {
 	}
 	if !slices.Equal(c.Passwords, []string{filepath.Join(dir, "lists", "vendor.txt"), "/abs/list.txt"}) {
 		t.Errorf("passwords %v", c.Passwords)
+	}
+	if c.RulesDir != filepath.Join(dir, "ci", "rules") {
+		t.Errorf("rules_dir %q not resolved", c.RulesDir)
 	}
 	os.WriteFile(p, []byte("colour: blue\n"), 0o644)
 	if _, err := Find("", dir); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), `"colour"`) {

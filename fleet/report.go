@@ -15,6 +15,7 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 	rulescompliance "github.com/fwaudit/fwaudit/rules/compliance"
 	"github.com/fwaudit/fwaudit/scan"
 )
@@ -157,14 +158,14 @@ func SharedFindings(shared []Shared) map[string][]analyzers.Finding {
 			f := analyzers.Finding{
 				Rule:     RuleShared,
 				Category: RuleShared,
-				Severity: analyzers.High,
+				Severity: analyzers.Severity(builtin.Severity(RuleShared)),
 				Layer:    im.Layer,
 				Path:     im.Path,
 				Evidence: fmt.Sprintf("%s %s in %d images: %s", g.Kind, g.Fingerprint, len(names), strings.Join(where, ", ")),
 				Message: fmt.Sprintf("The same %s (fingerprint %s) is in %s and in %d other image(s) of the fleet: %s. A secret shipped in several products is a universal default: whoever extracts it from one image holds it for all of them (Code of Practice guidelines 1 and 4, UK PSTI requirement 1).",
 					g.Kind, g.Fingerprint, im.Path, len(names)-1, strings.Join(where, ", ")),
 				Fingerprint: g.Fingerprint,
-				Guidelines:  []int{1, 4},
+				Guidelines:  builtin.Guidelines(RuleShared),
 				Analyzer:    "fleet",
 			}
 			f.SetID()
@@ -175,8 +176,9 @@ func SharedFindings(shared []Shared) map[string][]analyzers.Finding {
 }
 
 // AddShared adds the shared-secret findings to an image's report: to its
-// findings and counts, and as evidence against the compliance items the
-// rules map shared-secret to (findings at or above the compliance
+// findings and counts, and as evidence against the compliance items
+// shared-secret bears on (its guidelines in rules/builtin, and the items
+// compliance.yaml maps it to; findings at or above the compliance
 // threshold, medium, fail them).
 func AddShared(r *report.Report, fs []analyzers.Finding) {
 	if len(fs) == 0 {
@@ -200,7 +202,7 @@ func AddShared(r *report.Report, fs []analyzers.Finding) {
 		if r.Compliance == nil || f.Severity.Rank() < compliance.DefaultThreshold.Rank() {
 			continue
 		}
-		for _, ref := range rules.Match(f.Rule, f.Category) {
+		for _, ref := range compliance.Refs(rules, &f) {
 			items := r.Compliance.Frameworks[ref.Framework]
 			for i := range items {
 				if items[i].ID != ref.ID {

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 	"github.com/fwaudit/fwaudit/rules/compliance"
 	"github.com/fwaudit/fwaudit/rules/components"
 	"github.com/fwaudit/fwaudit/rules/credentials"
@@ -85,14 +86,14 @@ func Scanner() string {
 	rulesOnce.Do(func() {
 		h := sha256.New()
 		enc := json.NewEncoder(h)
+		enc.Encode(builtin.Default())
 		enc.Encode(compliance.Default())
-		enc.Encode(components.Default())
-		enc.Encode(credentials.Default())
 		enc.Encode(eol.Default())
 		enc.Encode(passwords.Defaults())
-		enc.Encode(services.Default())
-		enc.Encode(tokens.Default())
-		enc.Encode(transport.Default())
+		// the rule files whose engines live in the analyzers: their data
+		for _, b := range [][]byte{components.YAML, credentials.YAML, credentials.ProgramsYAML, services.YAML, tokens.YAML, transport.YAML} {
+			h.Write(b)
+		}
 		rulesDigest = hex.EncodeToString(h.Sum(nil))[:12]
 	})
 	return scan.Version + "+rules." + rulesDigest

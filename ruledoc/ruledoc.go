@@ -15,13 +15,12 @@ import (
 	"strings"
 	"sync"
 
+	credentials "github.com/fwaudit/fwaudit/analyzers/credentials/detect"
+	services "github.com/fwaudit/fwaudit/analyzers/services/match"
 	"github.com/fwaudit/fwaudit/analyzers/tokens"
+	rulestokens "github.com/fwaudit/fwaudit/analyzers/tokens/match"
 	"github.com/fwaudit/fwaudit/rules/builtin"
 	rulescompliance "github.com/fwaudit/fwaudit/rules/compliance"
-	"github.com/fwaudit/fwaudit/rules/credentials"
-	"github.com/fwaudit/fwaudit/rules/services"
-	rulestokens "github.com/fwaudit/fwaudit/rules/tokens"
-	"github.com/fwaudit/fwaudit/rules/transport"
 )
 
 // DocsURL is the published rule reference; HelpURI adds the rule's anchor.
@@ -39,6 +38,9 @@ type Doc struct {
 	Source string
 	// Category is the rule's finding category where the data names it.
 	Category string
+	// Guidelines are the Code of Practice guidelines its findings bear on,
+	// from the rule data (for an undocumented rule, its category's).
+	Guidelines []int
 	// Known is false for a rule no data documents (the fields are then
 	// derived from the id and the category).
 	Known bool
@@ -79,16 +81,26 @@ var load = sync.OnceValue(func() *catalog {
 		d.Known = true
 		d.Description = oneLine(d.Description)
 		d.Fix = oneLine(d.Fix)
-		if _, dup := c.rules[d.ID]; !dup {
+		if have, dup := c.rules[d.ID]; !dup {
 			c.rules[d.ID] = d
+		} else {
+			// detectors reporting under one rule name: the union of their
+			// guidelines
+			for _, g := range d.Guidelines {
+				if !slices.Contains(have.Guidelines, g) {
+					have.Guidelines = append(have.Guidelines, g)
+				}
+			}
+			slices.Sort(have.Guidelines)
+			c.rules[d.ID] = have
 		}
 	}
 	b := builtin.Default()
 	for _, r := range b.Rules {
-		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: r.Category, Source: "rules/builtin/builtin.yaml (" + r.Source + ")"})
+		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: r.Category, Source: "rules/builtin/builtin.yaml (" + r.Source + ")", Guidelines: slices.Clone(r.Guidelines)})
 	}
 	for _, r := range b.Categories {
-		c.categories[r.ID] = Doc{ID: r.ID, Title: r.Title, Description: oneLine(r.Description), Fix: oneLine(r.Fix), Category: r.ID}
+		c.categories[r.ID] = Doc{ID: r.ID, Title: r.Title, Description: oneLine(r.Description), Fix: oneLine(r.Fix), Category: r.ID, Guidelines: slices.Clone(r.Guidelines)}
 	}
 	for _, r := range credentials.Default() {
 		id := r.Rule
@@ -99,16 +111,16 @@ var load = sync.OnceValue(func() *catalog {
 		if cat == "" {
 			cat = "hardcoded-credential"
 		}
-		add(Doc{ID: id, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: cat, Source: "rules/credentials/credentials.yaml"})
+		add(Doc{ID: id, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: cat, Source: "rules/credentials/credentials.yaml", Guidelines: slices.Clone(r.Guidelines)})
 	}
 	for _, r := range rulestokens.Default().Rules {
-		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: rulestokens.Category, Source: "rules/tokens/tokens.yaml"})
+		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: rulestokens.Category, Source: "rules/tokens/tokens.yaml", Guidelines: slices.Clone(r.Guidelines)})
 	}
-	for _, r := range services.Default().Rules {
-		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: "insecure-service", Source: "rules/services/services.yaml"})
+	for _, r := range services.Services().Rules {
+		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: "insecure-service", Source: "rules/services/services.yaml", Guidelines: slices.Clone(r.Guidelines)})
 	}
-	for _, r := range transport.Default().Rules {
-		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: "insecure-config", Source: "rules/transport/transport.yaml"})
+	for _, r := range services.Transport().Rules {
+		add(Doc{ID: r.ID, Title: r.Title, Description: r.Description, Fix: r.Fix, Category: "insecure-config", Source: "rules/transport/transport.yaml", Guidelines: slices.Clone(r.Guidelines)})
 	}
 	if gl, err := tokens.GitleaksRules(); err == nil {
 		api := c.categories[rulestokens.Category]
@@ -118,7 +130,7 @@ var load = sync.OnceValue(func() *catalog {
 			}
 			c.gitleaks[id] = true
 			add(Doc{ID: id, Title: oneLine(desc), Description: oneLine(desc) + ". " + api.Description, Fix: api.Fix,
-				Category: rulestokens.Category, Source: "gitleaks default configuration (rule " + id + ")"})
+				Category: rulestokens.Category, Source: "gitleaks default configuration (rule " + id + ")", Guidelines: slices.Clone(api.Guidelines)})
 		}
 	}
 	return c
@@ -140,7 +152,7 @@ func Lookup(rule, category string) Doc {
 	}
 	d := Doc{ID: rule, Category: category, Title: strings.ReplaceAll(rule, "-", " "), Source: "no rule data"}
 	if cd, ok := c.categories[category]; ok {
-		d.Title, d.Description, d.Fix = cd.Title+" ("+rule+")", cd.Description, cd.Fix
+		d.Title, d.Description, d.Fix, d.Guidelines = cd.Title+" ("+rule+")", cd.Description, cd.Fix, slices.Clone(cd.Guidelines)
 	} else {
 		d.Description = "Findings of rule " + rule + "."
 		d.Fix = "See the finding's message and evidence."
@@ -160,12 +172,16 @@ func All() []Doc {
 }
 
 // BearsOn lists the compliance items a rule's findings are evidence
-// against, by the compliance data's mappings ("UK Code of Practice for
-// Consumer IoT Security 1 (No default passwords)"), framework by framework.
-// Findings may add Code of Practice guidelines of their own.
+// against ("UK Code of Practice for Consumer IoT Security 1 (No default
+// passwords)"), framework by framework: the Code of Practice guidelines of
+// its rule data, and the ETSI, PSTI and CRA items the compliance data maps
+// it (or its category) to.
 func BearsOn(rule, category string) []string {
 	set := rulescompliance.Default()
 	refs := set.Match(rule, category)
+	for _, g := range Lookup(rule, category).Guidelines {
+		refs = append(refs, rulescompliance.Ref{Framework: rulescompliance.CoP, ID: fmt.Sprint(g)})
+	}
 	var out []string
 	for _, fw := range set.Frameworks {
 		var ids []string
@@ -234,8 +250,8 @@ func Markdown() string {
 	b.WriteString("# fwaudit rules\n\n")
 	b.WriteString("Generated from the rule data by `go test ./ruledoc -update` (do not edit by hand). Each entry says\n")
 	b.WriteString("what the rule finds, what to do about it, the compliance items its findings are evidence against\n")
-	b.WriteString("(findings may name further Code of Practice guidelines of their own) and the rule data it comes\n")
-	b.WriteString("from. findings.sarif links every rule here (`helpUri`).\n\n")
+	b.WriteString("(the Code of Practice guidelines of its rule data, and the ETSI, PSTI and CRA items of\n")
+	b.WriteString("rules/compliance) and the rule data it comes from. findings.sarif links every rule here (`helpUri`).\n\n")
 	all := All()
 	c := load()
 	var own, gl []Doc

@@ -12,6 +12,7 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers/eol"
 	"github.com/fwaudit/fwaudit/analyzers/integrity"
 	"github.com/fwaudit/fwaudit/analyzers/keys"
+	"github.com/fwaudit/fwaudit/analyzers/rulesets"
 	"github.com/fwaudit/fwaudit/analyzers/services"
 	"github.com/fwaudit/fwaudit/analyzers/tokens"
 	"github.com/fwaudit/fwaudit/analyzers/transport"
@@ -35,6 +36,10 @@ type Rules struct {
 	// MaxHashWork bounds the password-cracking work per image (see
 	// extract.Limits.MaxHashWork); 0 means the default.
 	MaxHashWork int64
+	// Dir is a folder of rule files that extend or override the embedded
+	// rules (credentials.yaml, programs.yaml, services.yaml,
+	// transport.yaml, tokens.yaml; see analyzers/rulesets); "" means none.
+	Dir string
 }
 
 // Default returns the analyzers a scan runs with the embedded rules.
@@ -68,14 +73,22 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 	if date.IsZero() {
 		date = time.Now().UTC()
 	}
+	cred, svc, tok, trans := credentials.New(), services.New(), tokens.New(), transport.New()
+	if r.Dir != "" {
+		sets, err := rulesets.Load(r.Dir)
+		if err != nil {
+			return nil, err
+		}
+		cred, svc, tok, trans = sets.Analyzers(rulesets.Options{})
+	}
 	return []analyzers.Analyzer{
 		accounts.New(accounts.Options{Passwords: dedupe(pw), MaxWork: r.MaxHashWork}),
 		certificates.New(date),
-		credentials.New(),
+		cred,
 		keys.New(),
-		services.New(),
-		tokens.New(),
-		transport.New(),
+		svc,
+		tok,
+		trans,
 		eol.New(date, eol.Policy{StaleYears: r.StaleYears}),
 		integrity.New(),
 	}, nil

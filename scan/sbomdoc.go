@@ -19,9 +19,9 @@ import (
 	"github.com/anchore/syft/syft/format/common/spdxhelpers"
 	"github.com/anchore/syft/syft/sbom"
 
+	rulescomponents "github.com/fwaudit/fwaudit/analyzers/components/match"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
-	rulescomponents "github.com/fwaudit/fwaudit/rules/components"
 )
 
 // The SBOMs fwaudit writes describe the firmware image, made by fwaudit:

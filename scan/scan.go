@@ -22,6 +22,7 @@ import (
 	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 	"github.com/fwaudit/fwaudit/vex"
 	"github.com/fwaudit/fwaudit/vulns"
 )
@@ -365,7 +366,7 @@ func LayerFindings(layers []*extract.Layer) []analyzers.Finding {
 				Path:       a.Path,
 				Evidence:   a.Detail,
 				Message:    fmt.Sprintf("%s while unpacking %s: %s", a.Kind, l.Format, a.Detail),
-				Guidelines: []int{},
+				Guidelines: anomalyGuidelines(a.Kind),
 				Analyzer:   "extract",
 			}
 			f.Fingerprint = analyzers.Fingerprint(a.Kind + "\x00" + a.Path + "\x00" + a.Detail)
@@ -377,14 +378,14 @@ func LayerFindings(layers []*extract.Layer) []analyzers.Finding {
 			f := analyzers.Finding{
 				Rule:       "extraction-" + string(l.Status),
 				Category:   "extraction-anomaly",
-				Severity:   analyzers.Low,
+				Severity:   analyzers.Severity(builtin.Severity("extraction-" + string(l.Status))),
 				Layer:      l.Path,
 				LayerID:    l.ID,
 				Path:       l.Source,
 				Offset:     analyzers.Int64(l.Offset),
 				Evidence:   l.Error,
 				Message:    fmt.Sprintf("%s layer at offset 0x%x could not be fully unpacked: %s; what it holds was not analysed", l.Format, l.Offset, l.Error),
-				Guidelines: []int{},
+				Guidelines: builtin.Guidelines("extraction-" + string(l.Status)),
 				Analyzer:   "extract",
 			}
 			f.SetID()
@@ -393,14 +394,14 @@ func LayerFindings(layers []*extract.Layer) []analyzers.Finding {
 			f := analyzers.Finding{
 				Rule:       "opaque-data",
 				Category:   "extraction-anomaly",
-				Severity:   analyzers.Info,
+				Severity:   analyzers.Severity(builtin.Severity("opaque-data")),
 				Layer:      l.Path,
 				LayerID:    l.ID,
 				Path:       l.Source,
 				Offset:     analyzers.Int64(l.Offset),
 				Evidence:   fmt.Sprintf("%d bytes, entropy %.2f bits/byte", l.Size, l.Entropy),
 				Message:    "data of an unknown format with high entropy (encrypted or compressed); it could not be analysed",
-				Guidelines: []int{},
+				Guidelines: builtin.Guidelines("opaque-data"),
 				Analyzer:   "extract",
 			}
 			f.SetID()
@@ -411,14 +412,19 @@ func LayerFindings(layers []*extract.Layer) []analyzers.Finding {
 	return fs
 }
 
-func anomalySeverity(kind string) analyzers.Severity {
-	switch kind {
-	case extract.AnomalyTraversal, extract.AnomalySymlinkWrite, extract.AnomalyLinkEscape:
-		return analyzers.High
-	case extract.AnomalyAbsolute, extract.AnomalyLimit, extract.AnomalyDepth, extract.AnomalyLoop, extract.AnomalyPanic,
-		extract.AnomalyTime, extract.AnomalyLayers:
-		return analyzers.Medium
-	default:
-		return analyzers.Low
+// anomalyGuidelines are the guidelines of an anomaly kind's rule data (none
+// for a kind builtin.yaml does not document yet).
+func anomalyGuidelines(kind string) []int {
+	if d := builtin.Default().Rule("extraction-anomaly/" + kind); d != nil {
+		return append([]int{}, d.Guidelines...)
 	}
+	return []int{}
+}
+
+func anomalySeverity(kind string) analyzers.Severity {
+	if d := builtin.Default().Rule("extraction-anomaly/" + kind); d != nil {
+		return analyzers.Severity(d.Severity)
+	}
+	// a kind builtin.yaml does not document yet
+	return analyzers.Low
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 	"github.com/fwaudit/fwaudit/vex"
 	"github.com/fwaudit/fwaudit/vulns"
 )
@@ -183,7 +184,7 @@ func applyMatches(comps []report.Component, ms []vulns.Match, an map[string]vex.
 			Message: fmt.Sprintf("%s %s (found at %s) has known vulnerabilities: %s. Update it to a maintained release that fixes them.",
 				c.Name, c.Version, strings.Join(c.Paths, ", "), strings.Join(shown, "; ")),
 			Fingerprint: analyzers.Fingerprint(c.Name + "@" + c.Version),
-			Guidelines:  []int{3},
+			Guidelines:  builtin.Guidelines("vulnerable-component"),
 			Analyzer:    "vulns",
 		}
 		f.SetID()

@@ -22,7 +22,7 @@ import (
 	"github.com/anchore/syft/syft/pkg"
 	"github.com/anchore/syft/syft/sbom"
 
-	crules "github.com/fwaudit/fwaudit/rules/components"
+	crules "github.com/fwaudit/fwaudit/analyzers/components/match"
 	feed "github.com/fwaudit/fwaudit/rules/vulns"
 )
 

@@ -28,6 +28,7 @@ import (
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/accounts/hashes"
 	"github.com/fwaudit/fwaudit/extract"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 	"github.com/fwaudit/fwaudit/rules/passwords"
 )
 
@@ -376,7 +377,7 @@ func (a *analyzer) defaultFinding(st *state, o occurrence, kind hashes.Kind, pw 
 	return analyzers.Finding{
 		Rule:     RuleDefaultPassword,
 		Category: Category,
-		Severity: analyzers.Critical,
+		Severity: analyzers.Severity(builtin.Severity(RuleDefaultPassword)),
 		Layer:    f.Layer.Path,
 		LayerID:  f.Layer.ID,
 		Path:     f.Path,
@@ -387,7 +388,7 @@ func (a *analyzer) defaultFinding(st *state, o occurrence, kind hashes.Kind, pw 
 			"Give each device a unique password (or require one to be set at first use), or lock the account.",
 			o.e.User, f.Path, o.e.Line, f.Layer.Path, kind, pw, why, describeShell(si)),
 		Fingerprint: analyzers.Fingerprint(o.e.Password),
-		Guidelines:  []int{1},
+		Guidelines:  builtin.Guidelines(RuleDefaultPassword),
 	}
 }
 
@@ -409,7 +410,7 @@ func (a *analyzer) emptyFinding(st *state, af *acctFile, e entry) (analyzers.Fin
 	return analyzers.Finding{
 		Rule:     RuleEmptyPassword,
 		Category: Category,
-		Severity: analyzers.Critical,
+		Severity: analyzers.Severity(builtin.Severity(RuleEmptyPassword)),
 		Layer:    f.Layer.Path,
 		LayerID:  f.Layer.ID,
 		Path:     f.Path,
@@ -419,7 +420,7 @@ func (a *analyzer) emptyFinding(st *state, af *acctFile, e entry) (analyzers.Fin
 			"Set a unique per-device password (or require one at first use), or lock the account ('*' or '!') and give it a no-login shell.",
 			e.User, f.Path, e.Line, f.Layer.Path),
 		Fingerprint: analyzers.Fingerprint("empty-password:" + e.User),
-		Guidelines:  []int{1},
+		Guidelines:  builtin.Guidelines(RuleEmptyPassword),
 	}, true
 }
 

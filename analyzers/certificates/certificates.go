@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 )
 
 // Rule names.
@@ -174,8 +175,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 	for lid, list := range stores {
 		sort.Strings(list)
 		f := storeLayer[lid]
-		fd := base(f, RuleTrustStore, analyzers.Info)
-		fd.Guidelines = []int{5}
+		fd := base(f, RuleTrustStore)
 		fd.Evidence = strings.Join(list, "; ")
 		fd.Fingerprint = analyzers.Fingerprint(fd.Evidence)
 		fd.Message = "The image ships trust stores (CA bundles): " + fd.Evidence + ". Expired or self-signed roots in a bundle are normal and are not reported one by one; keep the bundle updated through firmware updates."
@@ -313,8 +313,10 @@ func name(n string) string {
 	return n
 }
 
-func base(f analyzers.File, rule string, sev analyzers.Severity) analyzers.Finding {
-	fd := analyzers.Finding{Rule: rule, Category: Category, Severity: sev, Path: f.Path, Guidelines: []int{5}}
+// base starts a finding of rule with the severity and guidelines of its
+// rule data (rules/builtin/builtin.yaml).
+func base(f analyzers.File, rule string) analyzers.Finding {
+	fd := analyzers.Finding{Rule: rule, Category: Category, Severity: severity(rule), Path: f.Path, Guidelines: builtin.Guidelines(rule)}
 	if f.Layer != nil {
 		fd.Layer, fd.LayerID = f.Layer.Path, f.Layer.ID
 	}
@@ -338,9 +340,14 @@ func check(c cert, now time.Time, store bool, keyPath string, hasKey bool) []ana
 		where = strings.Replace(where, " (", fmt.Sprintf(" line %d (", c.line), 1)
 	}
 	var out []analyzers.Finding
-	add := func(rule string, sev analyzers.Severity, guidelines []int, msg string) {
-		fd := base(c.f, rule, sev)
-		fd.Guidelines = guidelines
+	// add adds a finding of rule at its data's severity, or at sev when
+	// the certificate raises or lowers it (a CA's key, a self-signed
+	// certificate's weak signature); "" keeps the data's.
+	add := func(rule string, sev analyzers.Severity, msg string) {
+		fd := base(c.f, rule)
+		if sev != "" {
+			fd.Severity = sev
+		}
 		fd.Fingerprint = fp[:16]
 		fd.Evidence = evidence
 		fd.Message = msg
@@ -350,15 +357,15 @@ func check(c cert, now time.Time, store bool, keyPath string, hasKey bool) []ana
 		out = append(out, fd)
 	}
 	if hasKey {
-		sev, what := analyzers.High, "certificate"
+		sev, what := analyzers.Severity(""), "certificate"
 		if x.IsCA {
 			sev, what = analyzers.Critical, "CA certificate"
 		}
-		add(RuleWithKey, sev, []int{4, 5}, fmt.Sprintf("The private key of the %s at %s ships in the same layer (%s). "+
+		add(RuleWithKey, sev, fmt.Sprintf("The private key of the %s at %s ships in the same layer (%s). "+
 			"Every device running this firmware holds the same key: anyone who extracts it can impersonate the device (or, for a CA, issue certificates it trusts). "+
 			"Generate the key and certificate on the device at first boot, or provision a unique one per device.", what, where, keyPath))
 		if selfSigned && !x.IsCA {
-			add(RuleSelfSigned, analyzers.Low, []int{5}, fmt.Sprintf("The certificate at %s is self-signed and its key ships in the image: a service uses it, and clients cannot verify the device's identity, so users learn to click through warnings. "+
+			add(RuleSelfSigned, "", fmt.Sprintf("The certificate at %s is self-signed and its key ships in the image: a service uses it, and clients cannot verify the device's identity, so users learn to click through warnings. "+
 				"Use a per-device certificate signed by a CA clients trust.", where))
 		}
 	}
@@ -366,20 +373,22 @@ func check(c cert, now time.Time, store bool, keyPath string, hasKey bool) []ana
 		return out
 	}
 	if now.After(x.NotAfter) {
-		add(RuleExpired, analyzers.Medium, []int{5}, fmt.Sprintf("The certificate at %s expired on %s: clients that check it refuse the connection, and those that accept it accept anything. Ship a valid certificate, or generate one on the device.",
+		add(RuleExpired, "", fmt.Sprintf("The certificate at %s expired on %s: clients that check it refuse the connection, and those that accept it accept anything. Ship a valid certificate, or generate one on the device.",
 			where, x.NotAfter.UTC().Format("2006-01-02")))
 	} else if now.Before(x.NotBefore) {
-		add(RuleNotYetValid, analyzers.Low, []int{5}, fmt.Sprintf("The certificate at %s is not valid before %s.", where, x.NotBefore.UTC().Format("2006-01-02")))
+		add(RuleNotYetValid, "", fmt.Sprintf("The certificate at %s is not valid before %s.", where, x.NotBefore.UTC().Format("2006-01-02")))
 	}
 	if weakKey {
-		add(RuleWeakKey, analyzers.Medium, []int{5}, fmt.Sprintf("The certificate at %s has a weak %s key: it can be factored or forged. Use RSA of at least 2048 bits or an EC key of at least 256 bits.", where, kd))
+		add(RuleWeakKey, "", fmt.Sprintf("The certificate at %s has a weak %s key: it can be factored or forged. Use RSA of at least 2048 bits or an EC key of at least 256 bits.", where, kd))
 	}
 	if weakSig(x.SignatureAlgorithm) {
-		sev := analyzers.Medium
+		sev := analyzers.Severity("")
 		if selfSigned {
 			sev = analyzers.Low
 		}
-		add(RuleWeakSignature, sev, []int{5}, fmt.Sprintf("The certificate at %s is signed with %s, a broken hash: a colliding certificate can be forged. Use SHA-256 or better.", where, x.SignatureAlgorithm))
+		add(RuleWeakSignature, sev, fmt.Sprintf("The certificate at %s is signed with %s, a broken hash: a colliding certificate can be forged. Use SHA-256 or better.", where, x.SignatureAlgorithm))
 	}
 	return out
 }
+
+func severity(rule string) analyzers.Severity { return analyzers.Severity(builtin.Severity(rule)) }

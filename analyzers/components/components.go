@@ -26,7 +26,7 @@ import (
 	"sync"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	rules "github.com/fwaudit/fwaudit/rules/components"
+	rules "github.com/fwaudit/fwaudit/analyzers/components/match"
 )
 
 // MaxRead bounds how much of one file is searched (decompressed kernels are

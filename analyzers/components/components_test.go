@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	rules "github.com/fwaudit/fwaudit/analyzers/components/match"
 	"github.com/fwaudit/fwaudit/extract"
-	rules "github.com/fwaudit/fwaudit/rules/components"
 )
 
 func layer(dir, kind, p string) *extract.Layer {

@@ -49,8 +49,8 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	credrules "github.com/fwaudit/fwaudit/analyzers/credentials/detect"
 	"github.com/fwaudit/fwaudit/extract"
-	credrules "github.com/fwaudit/fwaudit/rules/credentials"
 	"github.com/fwaudit/fwaudit/rules/passwords"
 )
 
@@ -62,7 +62,7 @@ const secretFileBound = 4 << 10
 
 // Options configure the analyzer.
 type Options struct {
-	// Rules are the detectors; nil means rules/credentials.Default().
+	// Rules are the detectors; nil means detect.Default() (rules/credentials/credentials.yaml).
 	Rules []*credrules.Rule
 	// Passwords is the dictionary, most likely first; nil means
 	// passwords.Defaults().
@@ -75,7 +75,7 @@ type Options struct {
 	// MaxHashes bounds the distinct hashes cracked per run; 0 means 64.
 	MaxHashes int
 	// Programs are the detectors of passwords compared as literals in
-	// programs; nil means rules/credentials.DefaultPrograms().
+	// programs; nil means detect.DefaultPrograms() (rules/credentials/programs.yaml).
 	Programs []*credrules.ProgramRule
 }
 

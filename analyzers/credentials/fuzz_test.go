@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	credrules "github.com/fwaudit/fwaudit/rules/credentials"
+	credrules "github.com/fwaudit/fwaudit/analyzers/credentials/detect"
 )
 
 // fuzzPaths are where the fuzzer's input is written: one path per family

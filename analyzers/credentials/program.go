@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	credrules "github.com/fwaudit/fwaudit/rules/credentials"
+	credrules "github.com/fwaudit/fwaudit/analyzers/credentials/detect"
 )
 
 // ProgramReadBound is the most the analyzer reads of one program.
@@ -178,4 +178,20 @@ func (a *analyzer) programFinding(r *credrules.ProgramRule, f analyzers.File, m 
 		Fingerprint: analyzers.Fingerprint(m.Secret),
 		Guidelines:  append([]int(nil), r.Guidelines...),
 	}
+}
+
+// ProgramSecret is a literal password a program detector found, with the
+// account next to it ("" if none).
+type ProgramSecret struct{ Secret, User string }
+
+// ProgramSecrets applies a program detector to a program's read-only
+// strings, in order, as Analyze does once it has read them from the ELF
+// file (TestProgramCGI covers that reading on a real program).
+// rules/validate runs the examples of programs.yaml through it.
+func ProgramSecrets(r *credrules.ProgramRule, strs []string) []ProgramSecret {
+	var out []ProgramSecret
+	for _, m := range matchProgram(r, strs) {
+		out = append(out, ProgramSecret{m.Secret, m.User})
+	}
+	return out
 }

@@ -11,29 +11,9 @@ import (
 	"testing"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	credrules "github.com/fwaudit/fwaudit/analyzers/credentials/detect"
 	"github.com/fwaudit/fwaudit/internal/testcorpus"
-	credrules "github.com/fwaudit/fwaudit/rules/credentials"
 )
-
-// The true and false examples of programs.yaml, through the matcher.
-func TestProgramExamples(t *testing.T) {
-	for _, r := range credrules.DefaultPrograms() {
-		if r.Source == "" || len(r.Examples.True) == 0 || len(r.Examples.False) == 0 {
-			t.Errorf("%s: needs a source and true and false examples", r.ID)
-		}
-		for _, ex := range r.Examples.True {
-			ms := matchProgram(r, ex.Strings)
-			if len(ms) != 1 || ms[0].Secret != ex.Secret || ms[0].User != ex.User {
-				t.Errorf("%s: %q: got %+v, want secret %q user %q", r.ID, ex.Strings, ms, ex.Secret, ex.User)
-			}
-		}
-		for _, ex := range r.Examples.False {
-			if ms := matchProgram(r, ex); len(ms) != 0 {
-				t.Errorf("%s: false example %q matched %+v", r.ID, ex, ms)
-			}
-		}
-	}
-}
 
 // login.cgi (gcc, strcmp against "Hw@Sup3rAdm1n") is reported; the same
 // program reading the password from a file is not, nor is login.cgi

@@ -26,6 +26,7 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/components"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 	rules "github.com/fwaudit/fwaudit/rules/eol"
 )
 
@@ -100,7 +101,7 @@ func Evaluate(comps []components.Component, scanDate time.Time, policy Policy) [
 			Evidence:    v.evidence,
 			Message:     v.message,
 			Fingerprint: analyzers.Fingerprint(c.Name + "@" + c.Version),
-			Guidelines:  []int{3},
+			Guidelines:  builtin.Guidelines(v.rule),
 			Analyzer:    Name,
 		}
 		locs := append([]components.Location(nil), c.Locations...)

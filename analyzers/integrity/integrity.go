@@ -18,6 +18,7 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/extract"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 )
 
 // Rule is the finding rule.
@@ -74,7 +75,7 @@ func (Analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.F
 			continue
 		}
 		p := l.Protection
-		sev := analyzers.Medium
+		sev := analyzers.Severity(builtin.Severity(Rule))
 		what := "only by a checksum (" + strings.Join(p.Algorithms, ", ") + ")"
 		if p.Kind == extract.ProtectionNone {
 			what = "by neither a checksum nor a signature"
@@ -96,7 +97,7 @@ func (Analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.F
 			Offset:     analyzers.Int64(l.Offset),
 			Evidence:   p.Detail,
 			Message:    msg,
-			Guidelines: []int{7},
+			Guidelines: builtin.Guidelines(Rule),
 			// the same kind of container with the same protection is the
 			// same finding in the next release, wherever it moved to
 			Fingerprint: analyzers.Fingerprint(l.Format + "\x00" + p.Kind + "\x00" + strings.Join(p.Algorithms, ",")),

@@ -42,6 +42,7 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 )
 
 // Rule names.
@@ -285,7 +286,7 @@ func finding(f analyzers.File, text bool, line int, h hit, others []string) anal
 		Severity:    sev,
 		Path:        f.Path,
 		Fingerprint: k.FP,
-		Guidelines:  []int{4, 5},
+		Guidelines:  builtin.Guidelines(h.rule),
 	}
 	if f.Layer != nil {
 		fd.Layer, fd.LayerID = f.Layer.Path, f.Layer.ID

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	rules "github.com/fwaudit/fwaudit/rules/services"
+	rules "github.com/fwaudit/fwaudit/analyzers/services/match"
 )
 
 // inittab actions that run their process at boot; respawn and askfirst

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	rules "github.com/fwaudit/fwaudit/rules/services"
+	rules "github.com/fwaudit/fwaudit/analyzers/services/match"
 )
 
 // This file walks a parsed script the way the boot sequence would run it,

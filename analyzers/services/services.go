@@ -32,8 +32,8 @@ import (
 	"sync"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	rules "github.com/fwaudit/fwaudit/analyzers/services/match"
 	"github.com/fwaudit/fwaudit/extract"
-	rules "github.com/fwaudit/fwaudit/rules/services"
 )
 
 // Category of every finding.
@@ -52,7 +52,7 @@ const (
 type analyzer struct{ rules *rules.Set }
 
 // New returns the services analyzer with the built-in rules.
-func New() analyzers.Analyzer { return &analyzer{rules: rules.Default()} }
+func New() analyzers.Analyzer { return &analyzer{rules: rules.Services()} }
 
 // NewWithRules returns the analyzer with other rules (tests, custom rule
 // files).

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	rules "github.com/fwaudit/fwaudit/analyzers/services/match"
 	"github.com/fwaudit/fwaudit/extract"
-	rules "github.com/fwaudit/fwaudit/rules/services"
 )
 
 func repoRoot() string { return filepath.Join("..", "..") }
@@ -475,7 +475,7 @@ func FuzzParseScript(f *testing.F) {
 			if st.line < 1 || st.line > strings.Count(s, "\n")+1 && st.file.Path == "/etc/init.d/rcS" {
 				t.Fatalf("line %d out of range", st.line)
 			}
-			rules.Default().MatchCommand(st.ctx, st.argv)
+			rules.Services().MatchCommand(st.ctx, st.argv)
 		}
 	})
 }

@@ -45,7 +45,8 @@ import (
 	"github.com/zricethezav/gitleaks/v8/report"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	rules "github.com/fwaudit/fwaudit/rules/tokens"
+	rules "github.com/fwaudit/fwaudit/analyzers/tokens/match"
+	"github.com/fwaudit/fwaudit/rules/builtin"
 )
 
 // Category of every finding.
@@ -74,6 +75,7 @@ type engine struct {
 	generic  map[string]bool
 	err      error
 	describe map[string]string
+	gkw      []string // gitleaks' prefilter keywords
 }
 
 var (
@@ -126,18 +128,40 @@ func loadEngine() (*engine, error) {
 		}
 		eng.det = detect.NewDetector(cfg)
 		eng.buildRules(cfg)
-		eng.own = rules.Default()
-		for _, k := range eng.own.Keywords() {
-			kw[k] = true
-		}
-		list := make([]string, 0, len(kw))
 		for k := range kw {
-			list = append(list, k)
+			eng.gkw = append(eng.gkw, k)
 		}
-		sort.Strings(list)
-		eng.trie = ahocorasick.NewTrieBuilder().AddStrings(list).Build()
+		eng.own = rules.Default()
+		eng.trie = prefilter(eng.gkw, eng.own)
 	})
 	return &eng, eng.err
+}
+
+// prefilter is the keyword trie of gitleaks' keywords and the own rules'.
+func prefilter(gkw []string, own *rules.Set) *ahocorasick.Trie {
+	kw := map[string]bool{}
+	for _, k := range gkw {
+		kw[k] = true
+	}
+	for _, k := range own.Keywords() {
+		kw[k] = true
+	}
+	list := make([]string, 0, len(kw))
+	for k := range kw {
+		list = append(list, k)
+	}
+	sort.Strings(list)
+	return ahocorasick.NewTrieBuilder().AddStrings(list).Build()
+}
+
+// withOwn returns the engine with other own rules (the embedded ones
+// overridden by a user's rule files): gitleaks' part is shared, the
+// prefilter is rebuilt.
+func (e *engine) withOwn(own *rules.Set) *engine {
+	d := *e
+	d.own = own
+	d.trie = prefilter(e.gkw, own)
+	return &d
 }
 
 // ruleDet is a gitleaks detector of one rule: each rule's regular
@@ -193,10 +217,27 @@ func (e *engine) buildRules(cfg config.Config) {
 // onSuppress, when set (by tests), sees every suppressed gitleaks finding.
 var onSuppress func(rule, secret, why string)
 
-type analyzer struct{}
+type analyzer struct {
+	// own: the own rules when not the embedded ones, and the engine made
+	// for them
+	own    *rules.Set
+	engine func() (*engine, error)
+}
 
 // New returns the tokens analyzer.
 func New() analyzers.Analyzer { return analyzer{} }
+
+// NewWithRules returns the tokens analyzer with other own rules (see
+// rules.Parse for overriding the embedded ones); gitleaks' rules stay.
+func NewWithRules(own *rules.Set) analyzers.Analyzer {
+	return analyzer{own: own, engine: sync.OnceValues(func() (*engine, error) {
+		e, err := loadEngine()
+		if err != nil {
+			return nil, err
+		}
+		return e.withOwn(own), nil
+	})}
+}
 
 func (analyzer) Name() string { return "tokens" }
 
@@ -214,6 +255,7 @@ type segment struct {
 type hit struct {
 	rule, title string
 	severity    analyzers.Severity
+	guidelines  []int
 	secret      string
 	entropy     float64
 	off, line   int
@@ -222,7 +264,11 @@ type hit struct {
 }
 
 func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
-	e, err := loadEngine()
+	load := loadEngine
+	if a.engine != nil {
+		load = a.engine
+	}
+	e, err := load()
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +419,7 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 	// our own rules, segment by segment
 	for _, c := range cands {
 		for _, m := range e.own.Scan(c.text) {
-			emit(hit{rule: m.Rule.ID, title: m.Rule.Title, severity: analyzers.Severity(m.Rule.Severity),
+			emit(hit{rule: m.Rule.ID, title: m.Rule.Title, severity: analyzers.Severity(m.Rule.Severity), guidelines: m.Rule.Guidelines,
 				secret: m.Secret, entropy: m.Entropy, off: c.off + m.Start, line: c.line,
 				why: fmt.Sprintf("fwaudit rule %s (%s), entropy %.2f bits/char", m.Rule.ID, m.Rule.Title, m.Entropy)})
 		}
@@ -436,7 +482,7 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 		if f.RuleID == "generic-api-key" || f.RuleID == "jwt" || f.RuleID == "jwt-base64" {
 			sev = analyzers.Medium
 		}
-		emit(hit{rule: f.RuleID, title: f.Description, severity: sev, secret: f.Secret,
+		emit(hit{rule: f.RuleID, title: f.Description, severity: sev, guidelines: builtin.CategoryGuidelines(Category), secret: f.Secret,
 			entropy: float64(f.Entropy), off: c.off + pos, line: c.line,
 			why: fmt.Sprintf("gitleaks rule %s, entropy %.2f bits/char", f.RuleID, f.Entropy)})
 	}
@@ -560,7 +606,7 @@ func finding(f analyzers.File, text bool, h hit) analyzers.Finding {
 		Severity:    h.severity,
 		Path:        f.Path,
 		Fingerprint: analyzers.Fingerprint(h.secret),
-		Guidelines:  []int{4},
+		Guidelines:  append([]int{}, h.guidelines...),
 	}
 	if f.Layer != nil {
 		fd.Layer, fd.LayerID = f.Layer.Path, f.Layer.ID

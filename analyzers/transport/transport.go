@@ -17,8 +17,7 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	rules "github.com/fwaudit/fwaudit/rules/services"
-	trules "github.com/fwaudit/fwaudit/rules/transport"
+	rules "github.com/fwaudit/fwaudit/analyzers/services/match"
 )
 
 // Category of every finding.
@@ -30,7 +29,7 @@ const ReadBound = 1 << 20
 type analyzer struct{ rules *rules.Set }
 
 // New returns the transport analyzer with the built-in rules.
-func New() analyzers.Analyzer { return &analyzer{rules: trules.Default()} }
+func New() analyzers.Analyzer { return &analyzer{rules: rules.Transport()} }
 
 // NewWithRules returns the analyzer with other rules.
 func NewWithRules(s *rules.Set) analyzers.Analyzer { return &analyzer{rules: s} }

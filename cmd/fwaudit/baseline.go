@@ -45,6 +45,7 @@ func applyConfig(cmd *cobra.Command, sf *scanFlags) error {
 	set("stale-years", c.StaleYears != nil, func() { sf.stale = *c.StaleYears })
 	set("passwords", c.Passwords != nil, func() { sf.pwFiles = c.Passwords })
 	set("passwords-only", c.PasswordsOnly != nil, func() { sf.pwOnly = *c.PasswordsOnly })
+	set("rules", c.RulesDir != "", func() { sf.rules = c.RulesDir })
 	set("vuln-db", c.VulnDB != "", func() { sf.vulnDB = c.VulnDB })
 	set("vex", c.VEX != nil, func() { sf.vexFiles = c.VEX })
 	l := c.Limits

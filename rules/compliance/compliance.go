@@ -4,7 +4,8 @@
 // guidelines), ETSI EN 303 645 V2.1.1 provisions, the three security
 // requirements of the UK PSTI regulations and the EU Cyber Resilience Act
 // Annex I — and the mapping from finding rules and categories to their
-// items. The verdict engine is the top-level compliance package; this one
+// ETSI, PSTI and CRA items (Code of Practice items are the findings' own
+// guidelines, from the rule data). The verdict engine is the top-level compliance package; this one
 // only loads and checks the data. Sources are cited in the YAML header.
 //
 // Format:
@@ -30,10 +31,10 @@
 //	        ask: ...                  # what the manufacturer must supply
 //	        image_hints: [security-txt]
 //	        related: {etsi: ["5.1-1"]}
-//	mappings:
-//	  - rules: [default-password, "extraction-anomaly/*"]
-//	    categories: [hardcoded-credential]
-//	    items: {cop: ["1"], etsi: ["5.1-1"]}
+//	mappings:                         # ETSI, PSTI and CRA items only: a
+//	  - rules: [default-password, "extraction-anomaly/*"]  # finding's Code of
+//	    categories: [hardcoded-credential]                 # Practice items are
+//	    items: {etsi: ["5.1-1"], psti: ["1"]}              # its rule's guidelines
 //
 // An item needs checks or an ask (or both): with checks only it can pass on
 // the image alone; with an ask it can at best need evidence.
@@ -237,6 +238,9 @@ func (s *Set) check() error {
 			}
 		}
 		for fw, ids := range m.Items {
+			if fw == CoP {
+				return fmt.Errorf("mapping %d maps to Code of Practice items: a finding's guidelines come from its rule's data (the guidelines of its rule file or rules/builtin), not from mappings", i+1)
+			}
 			if err := s.checkRefs(fw, ids); err != nil {
 				return fmt.Errorf("mapping %d: %w", i+1, err)
 			}

@@ -197,13 +197,15 @@ func TestMatch(t *testing.T) {
 		rule, category string
 		want, not      []Ref
 	}{
-		{"default-password", "hardcoded-credential", []Ref{{CoP, "1"}, {ETSI, "5.1-1"}, {PSTI, "1"}, {CoP, "4"}}, []Ref{{PSTI, "2"}}},
-		{"private-key-encrypted", "private-key", []Ref{{CoP, "4"}, {ETSI, "5.4-3"}}, []Ref{{PSTI, "1"}}},
-		{"eol-component", "outdated-component", []Ref{{CoP, "3"}, {ETSI, "5.3-8"}}, []Ref{{CoP, "1"}}},
-		{"vulnerable-component", "", []Ref{{CoP, "3"}, {CRA, "I.2(a)"}}, nil},
-		{"curl-insecure", "insecure-config", []Ref{{CoP, "5"}, {ETSI, "5.5-1"}}, nil},
-		{"gdbserver", "insecure-service", []Ref{{CoP, "6"}, {ETSI, "5.6-4"}}, []Ref{{ETSI, "5.5-4"}}},
-		{"telnetd-fixed-credential", "insecure-service", []Ref{{CoP, "1"}, {PSTI, "1"}, {CoP, "6"}}, nil},
+		// Code of Practice items are never mapped: they are the rules'
+		// guidelines (rules/validate TestGuidelinesFromRuleData)
+		{"default-password", "hardcoded-credential", []Ref{{ETSI, "5.1-1"}, {PSTI, "1"}, {ETSI, "5.4-3"}}, []Ref{{PSTI, "2"}, {CoP, "1"}, {CoP, "4"}}},
+		{"private-key-encrypted", "private-key", []Ref{{ETSI, "5.4-3"}}, []Ref{{PSTI, "1"}, {CoP, "4"}}},
+		{"eol-component", "outdated-component", []Ref{{ETSI, "5.3-8"}}, []Ref{{CoP, "1"}, {CoP, "3"}}},
+		{"vulnerable-component", "", []Ref{{CRA, "I.2(a)"}}, []Ref{{CoP, "3"}}},
+		{"curl-insecure", "insecure-config", []Ref{{ETSI, "5.5-1"}}, []Ref{{CoP, "5"}}},
+		{"gdbserver", "insecure-service", []Ref{{ETSI, "5.6-4"}}, []Ref{{ETSI, "5.5-4"}, {CoP, "6"}}},
+		{"telnetd-fixed-credential", "insecure-service", []Ref{{PSTI, "1"}, {ETSI, "5.1-1"}}, []Ref{{CoP, "1"}, {CoP, "6"}}},
 		{"extraction-anomaly/traversal", "extraction-anomaly", nil, []Ref{{CoP, "1"}}},
 		{"something-new", "unknown", nil, nil},
 	}
@@ -225,7 +227,7 @@ func TestMatch(t *testing.T) {
 	}
 	// order: framework order of the file, then item order
 	got := s.Match("default-password", "hardcoded-credential")
-	if got[0] != (Ref{CoP, "1"}) || got[1] != (Ref{CoP, "4"}) {
+	if got[0] != (Ref{ETSI, "5.1-1"}) || got[1] != (Ref{ETSI, "5.1-2"}) || got[len(got)-1] != (Ref{CRA, "I.2(e)"}) {
 		t.Errorf("Match order: %v", got)
 	}
 	if !s.Mapped("extraction-anomaly/loop", "") || s.Mapped("nope", "nope") {
@@ -262,6 +264,15 @@ mappings:
 		"hint w/o match":  {`{id: h, files: [security.txt]}`, `{id: h}`},
 		"dup check":       {`checks: [accounts]`, `checks: [accounts, accounts]`},
 		"duplicate hints": {`  - {id: h, files: [security.txt]}`, "  - {id: h, files: [security.txt]}\n  - {id: h, files: [a]}"},
+	}
+	// Code of Practice items come from the rules' guidelines, never from a
+	// mapping
+	cop := strings.NewReplacer("  - id: f\n", "  - id: cop\n", `items: {f: ["1"]}`, `items: {cop: ["1"]}`).Replace(base)
+	if _, err := Parse([]byte(strings.Replace(cop, `items: {cop: ["1"]}`, `items: {}`, 1))); err != nil {
+		t.Fatalf("a cop framework must parse: %v", err)
+	}
+	if _, err := Parse([]byte(cop)); err == nil || !strings.Contains(err.Error(), "Code of Practice") {
+		t.Errorf("a mapping to Code of Practice items: %v", err)
 	}
 	for name, r := range bad {
 		src := strings.Replace(base, r[0], r[1], 1)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fwaudit/fwaudit/rules/components"
+	components "github.com/fwaudit/fwaudit/analyzers/components/match"
 )
 
 // nvdDir is the NVD subset the feed is generated from (not redistributed

@@ -1,53 +1,9 @@
-package tokens
+package match
 
 import (
 	"strings"
 	"testing"
 )
-
-// TestExamples checks every rule's examples: each true example must give a
-// match with its secret, each false example nothing.
-func TestExamples(t *testing.T) {
-	s := Default()
-	if len(s.Rules) == 0 {
-		t.Fatal("no rules")
-	}
-	for _, r := range s.Rules {
-		t.Run(r.ID, func(t *testing.T) {
-			if len(r.Examples.True) == 0 || len(r.Examples.False) == 0 {
-				t.Errorf("rule needs true and false examples")
-			}
-			if r.Source == "" || r.Title == "" || r.Description == "" {
-				t.Errorf("rule needs title, description and source")
-			}
-			for _, ex := range r.Examples.True {
-				found := false
-				ms := r.Scan(ex.Text)
-				for _, m := range ms {
-					if m.Secret == ex.Secret && ex.Text[m.Start:m.End] == ex.Secret {
-						found = true
-					}
-				}
-				if !found {
-					t.Errorf("%q: got %v, want secret %q", ex.Text, secrets(ms), ex.Secret)
-				}
-			}
-			for _, f := range r.Examples.False {
-				if ms := r.Scan(f); len(ms) != 0 {
-					t.Errorf("false example %q matched %v", f, secrets(ms))
-				}
-			}
-		})
-	}
-}
-
-func secrets(ms []Match) []string {
-	var out []string
-	for _, m := range ms {
-		out = append(out, m.Secret)
-	}
-	return out
-}
 
 func TestAllowList(t *testing.T) {
 	a := Default().Allow

@@ -1,16 +1,13 @@
-package credentials
+package detect
 
 import (
-	_ "embed"
 	"fmt"
 	"regexp"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/fwaudit/fwaudit/rules/credentials"
+	"github.com/fwaudit/fwaudit/rules/schema"
 )
-
-//go:embed programs.yaml
-var programsYAML []byte
 
 // ProgramRule is a detector of passwords compared as literals inside
 // programs (programs.yaml). The analyzer reads the read-only strings of the
@@ -21,14 +18,9 @@ var programsYAML []byte
 // nothing, are read too). The nearest string of Users in the window is the
 // account.
 type ProgramRule struct {
-	ID              string   `yaml:"id"`
+	schema.Header   `yaml:",inline"`
 	Rule            string   `yaml:"rule"`
-	Title           string   `yaml:"title"`
-	Description     string   `yaml:"description"`
-	Fix             string   `yaml:"fix"`
-	Severity        string   `yaml:"severity"`
 	DefaultSeverity string   `yaml:"default_severity"`
-	Guidelines      []int    `yaml:"guidelines"`
 	Files           []string `yaml:"files"`
 	Exclude         []string `yaml:"exclude"`
 	Compare         []string `yaml:"compare"`
@@ -38,18 +30,10 @@ type ProgramRule struct {
 	MaxLen          int      `yaml:"max_len"`
 	// MinClasses: a literal mixes at least this many of lower case, upper
 	// case, digits and symbols, or is all digits (a PIN).
-	MinClasses int      `yaml:"min_classes"`
-	Users      []string `yaml:"users"`
-	Reject     []string `yaml:"reject"`
-	Source     string   `yaml:"source"`
-	Examples   struct {
-		True []struct {
-			Strings []string `yaml:"strings"`
-			User    string   `yaml:"user"`
-			Secret  string   `yaml:"secret"`
-		} `yaml:"true"`
-		False [][]string `yaml:"false"`
-	} `yaml:"examples"`
+	MinClasses int                                       `yaml:"min_classes"`
+	Users      []string                                  `yaml:"users"`
+	Reject     []string                                  `yaml:"reject"`
+	Examples   schema.Examples[ProgramExample, []string] `yaml:"examples"`
 
 	globs, excludes globSet
 	context         *regexp.Regexp
@@ -57,55 +41,60 @@ type ProgramRule struct {
 	users           map[string]bool
 }
 
+// ProgramExample is a program's strings (in order) that must give a match
+// with this secret (and user, when given).
+type ProgramExample struct {
+	Strings []string `yaml:"strings"`
+	User    string   `yaml:"user"`
+	Secret  string   `yaml:"secret"`
+}
+
 // ParsePrograms reads and compiles detectors in the programs.yaml format.
-func ParsePrograms(data []byte) ([]*ProgramRule, error) {
-	var rules []*ProgramRule
-	if err := yaml.Unmarshal(data, &rules); err != nil {
-		return nil, fmt.Errorf("credentials programs: %w", err)
+// Later files override the first, as in Parse.
+func ParsePrograms(files ...[]byte) ([]*ProgramRule, error) {
+	return schema.Load("credentials programs", (*ProgramRule).compile, files...)
+}
+
+func (r *ProgramRule) compile() error {
+	if r.Rule == "" {
+		r.Rule = r.ID
 	}
-	ids := map[string]bool{}
-	for i, r := range rules {
-		if r == nil || r.ID == "" || ids[r.ID] {
-			return nil, fmt.Errorf("credentials programs: rule %d: missing or duplicate id", i)
-		}
-		ids[r.ID] = true
-		if r.Rule == "" {
-			r.Rule = r.ID
-		}
-		if r.Title == "" || r.Severity == "" || len(r.Files) == 0 || r.Context == "" || r.Window < 1 || r.MinLen < 1 || r.MaxLen < r.MinLen || len(r.Guidelines) == 0 {
-			return nil, fmt.Errorf("credentials programs: %s: title, severity, files, context, window, min_len <= max_len and guidelines are required", r.ID)
-		}
-		if r.DefaultSeverity == "" {
-			r.DefaultSeverity = r.Severity
-		}
-		var err error
-		if r.globs, err = compileGlobs(r.Files); err != nil {
-			return nil, fmt.Errorf("credentials programs: %s: %w", r.ID, err)
-		}
-		if r.excludes, err = compileGlobs(r.Exclude); err != nil {
-			return nil, fmt.Errorf("credentials programs: %s: %w", r.ID, err)
-		}
-		if r.context, err = regexp.Compile(r.Context); err != nil {
-			return nil, fmt.Errorf("credentials programs: %s: context: %w", r.ID, err)
-		}
-		for _, x := range r.Reject {
-			re, err := regexp.Compile(x)
-			if err != nil {
-				return nil, fmt.Errorf("credentials programs: %s: reject: %w", r.ID, err)
-			}
-			r.reject = append(r.reject, re)
-		}
-		r.users = map[string]bool{}
-		for _, u := range r.Users {
-			r.users[strings.ToLower(u)] = true
-		}
+	if len(r.Files) == 0 || r.Context == "" || r.Window < 1 || r.MinLen < 1 || r.MaxLen < r.MinLen || len(r.Guidelines) == 0 {
+		return fmt.Errorf("files, context, window, min_len <= max_len and guidelines are required")
 	}
-	return rules, nil
+	if r.DefaultSeverity == "" {
+		r.DefaultSeverity = r.Severity
+	}
+	if !schema.ValidSeverity(r.DefaultSeverity) {
+		return fmt.Errorf("default_severity %q", r.DefaultSeverity)
+	}
+	var err error
+	if r.globs, err = compileGlobs(r.Files); err != nil {
+		return err
+	}
+	if r.excludes, err = compileGlobs(r.Exclude); err != nil {
+		return err
+	}
+	if r.context, err = regexp.Compile(r.Context); err != nil {
+		return fmt.Errorf("context: %w", err)
+	}
+	for _, x := range r.Reject {
+		re, err := regexp.Compile(x)
+		if err != nil {
+			return fmt.Errorf("reject: %w", err)
+		}
+		r.reject = append(r.reject, re)
+	}
+	r.users = map[string]bool{}
+	for _, u := range r.Users {
+		r.users[strings.ToLower(u)] = true
+	}
+	return nil
 }
 
 // DefaultPrograms returns the built-in program detectors.
 func DefaultPrograms() []*ProgramRule {
-	r, err := ParsePrograms(programsYAML)
+	r, err := ParsePrograms(credentials.ProgramsYAML)
 	if err != nil {
 		panic("credentials: embedded programs.yaml: " + err.Error())
 	}

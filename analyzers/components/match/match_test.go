@@ -1,40 +1,9 @@
-package components
+package match
 
 import (
 	"strings"
 	"testing"
 )
-
-// TestExamples checks every rule's examples: each true example must give
-// exactly its version, each false example nothing.
-func TestExamples(t *testing.T) {
-	rules := Default()
-	for _, r := range rules {
-		t.Run(r.ID, func(t *testing.T) {
-			for _, ex := range r.Examples.True {
-				var got []Match
-				if ex.File != "" {
-					if m, ok := r.MatchFilename(ex.File); ok {
-						got = append(got, m)
-					}
-				} else {
-					got = r.MatchContent([]byte(ex.Text))
-				}
-				if len(got) != 1 || got[0].Version != ex.Version {
-					t.Errorf("%q%q: got %+v, want version %q", ex.Text, ex.File, got, ex.Version)
-				}
-			}
-			for _, s := range r.Examples.False {
-				if got := r.MatchContent([]byte(s)); len(got) != 0 {
-					t.Errorf("false example %q matched: %+v", s, got)
-				}
-				if m, ok := r.MatchFilename(s); ok {
-					t.Errorf("false example %q matched as a file name: %+v", s, m)
-				}
-			}
-		})
-	}
-}
 
 // TestNoCrossMatches runs every rule over every other component's true
 // examples: a string of one product must not give another product a version

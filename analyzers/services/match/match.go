@@ -1,15 +1,51 @@
-package services
+// Package match is the rule engine of the services and transport analyzers:
+// it compiles the rule files rules/services/services.yaml and
+// rules/transport/transport.yaml and matches them against boot commands,
+// text lines, URLs, OpenWrt UCI sections and XML elements (with the UCI
+// parser, the XML matcher and argv normalisation they need).
+//
+// A rule has the shared rule header (rules/schema: id, title, description,
+// severity, guidelines, fix, source, examples), a kind and the match fields
+// of its kind; rules/validate runs every rule's examples through the
+// analyzers.
+//
+// Kinds:
+//
+//   - command: a service start found by following the boot sequence. The
+//     rule applies to argv[0]'s base name in Programs; one of Patterns must
+//     match the command line (argv joined by spaces) and none of Not. The
+//     first rule in file order that fires wins, so the worst variant of a
+//     service (telnetd -l /bin/sh) comes before the plain one. Context
+//     console rules apply only to what inittab respawns on a console.
+//   - line: lines of the files selected by Files (comments skipped); with
+//     UnlessFile the rule is silent when any line of the file matches one of
+//     those, and otherwise fires once per file.
+//   - url: plain-HTTP URLs to public hosts in lines that match Require and
+//     whose URL does not match Exclude (and matches Patterns, if any).
+//   - uci: sections of OpenWrt UCI files whose type matches Section and whose
+//     options satisfy all of Match and none of Unless (a missing option has
+//     the empty value). The first rule that fires wins per section.
+//   - xml: elements of an XML vendor configuration named like Section whose
+//     attributes satisfy Match and not Unless. Every xml rule fires on its
+//     own (one element can switch on several services).
+//
+// A named group "secret" in a pattern marks a credential the analyzer must
+// redact; Secrets finds common ones (password=..., -p pass, user:pw@).
+package match
 
 import (
 	"fmt"
-	"github.com/fwaudit/fwaudit/rules/glob"
 	"net/netip"
 	"path"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
-	"gopkg.in/yaml.v3"
+	"github.com/fwaudit/fwaudit/internal/glob"
+	"github.com/fwaudit/fwaudit/rules/schema"
+	"github.com/fwaudit/fwaudit/rules/services"
+	"github.com/fwaudit/fwaudit/rules/transport"
 )
 
 // Rule kinds.
@@ -48,16 +84,9 @@ type Cond struct {
 
 // Rule is one rule of a rule file (services.yaml, transport.yaml).
 type Rule struct {
-	ID       string `yaml:"id"`
-	Kind     string `yaml:"kind"`
-	Severity string `yaml:"severity"`
-	// Guidelines are Code of Practice guideline numbers.
-	Guidelines []int  `yaml:"guidelines"`
-	Title      string `yaml:"title"`
-	// Description says what the rule finds and why it matters.
-	Description string `yaml:"description"`
-	// Fix says what to do about it.
-	Fix string `yaml:"fix"`
+	// Header: id, title, description, severity, guidelines, fix, source.
+	schema.Header `yaml:",inline"`
+	Kind          string `yaml:"kind"`
 
 	// Context of a command rule: boot (default) or console.
 	Context string `yaml:"context"`
@@ -89,10 +118,7 @@ type Rule struct {
 
 	// Examples: text that must (true) or must not (false) fire the rule:
 	// command lines for command rules, file content for the others.
-	Examples struct {
-		True  []string `yaml:"true"`
-		False []string `yaml:"false"`
-	} `yaml:"examples"`
+	Examples schema.Examples[string, string] `yaml:"examples"`
 
 	programs   map[string]bool
 	patterns   []*regexp.Regexp
@@ -122,23 +148,14 @@ type Hit struct {
 }
 
 // Parse reads and compiles a rule file.
-func Parse(data []byte) (*Set, error) {
-	var rules []*Rule
-	if err := yaml.Unmarshal(data, &rules); err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
-	}
-	ids := map[string]bool{}
-	for i, r := range rules {
-		if r == nil {
-			return nil, fmt.Errorf("rules: rule %d is empty", i)
-		}
-		if r.ID == "" || ids[r.ID] {
-			return nil, fmt.Errorf("rules: rule %d: missing or duplicate id %q", i, r.ID)
-		}
-		ids[r.ID] = true
-		if err := r.compile(); err != nil {
-			return nil, fmt.Errorf("rules: rule %s: %w", r.ID, err)
-		}
+//
+// With more than one file, the later ones override the first (a user's
+// rule files over the embedded one): a rule with an id already loaded
+// replaces it in place, others are appended (schema.Load).
+func Parse(files ...[]byte) (*Set, error) {
+	rules, err := schema.Load("rules", (*Rule).compile, files...)
+	if err != nil {
+		return nil, err
 	}
 	return &Set{Rules: rules}, nil
 }
@@ -159,16 +176,8 @@ func compileAll(srcs []string, ci bool) ([]*regexp.Regexp, error) {
 }
 
 func (r *Rule) compile() error {
-	switch r.Severity {
-	case "critical", "high", "medium", "low", "info":
-	default:
-		return fmt.Errorf("severity %q", r.Severity)
-	}
 	if len(r.Guidelines) == 0 {
 		return fmt.Errorf("no guidelines")
-	}
-	if r.Title == "" || r.Description == "" || r.Fix == "" {
-		return fmt.Errorf("title, description and fix are required")
 	}
 	if len(r.Examples.True) == 0 || len(r.Examples.False) == 0 {
 		return fmt.Errorf("needs true and false examples")
@@ -1000,4 +1009,29 @@ func ssd(a []string) []string {
 		return nil
 	}
 	return append([]string{prog}, rest...)
+}
+
+var (
+	servicesSet  = sync.OnceValues(func() (*Set, error) { return Parse(services.YAML) })
+	transportSet = sync.OnceValues(func() (*Set, error) { return Parse(transport.YAML) })
+)
+
+// Services returns the built-in service rules (rules/services), compiled
+// and shared: do not modify them.
+func Services() *Set {
+	s, err := servicesSet()
+	if err != nil {
+		panic("services: embedded services.yaml: " + err.Error())
+	}
+	return s
+}
+
+// Transport returns the built-in transport rules (rules/transport),
+// compiled and shared: do not modify them.
+func Transport() *Set {
+	s, err := transportSet()
+	if err != nil {
+		panic("transport: embedded transport.yaml: " + err.Error())
+	}
+	return s
 }

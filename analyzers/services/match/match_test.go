@@ -1,4 +1,4 @@
-package services
+package match
 
 import (
 	"slices"
@@ -6,31 +6,8 @@ import (
 	"testing"
 )
 
-// CheckExamples checks every rule's examples: each true example must fire
-// the rule (and, for command, uci and line rules, be won by it: no earlier
-// rule takes it), each false example must not.
-func CheckExamples(t *testing.T, s *Set) {
-	t.Helper()
-	for _, r := range s.Rules {
-		t.Run(r.ID, func(t *testing.T) {
-			for _, ex := range r.Examples.True {
-				if hs := s.MatchRule(r, []byte(ex)); len(hs) == 0 {
-					t.Errorf("true example %q does not fire", ex)
-				}
-			}
-			for _, ex := range r.Examples.False {
-				if hs := s.MatchRule(r, []byte(ex)); len(hs) != 0 {
-					t.Errorf("false example %q fires: %+v", ex, hs[0])
-				}
-			}
-		})
-	}
-}
-
-func TestExamples(t *testing.T) { CheckExamples(t, Default()) }
-
-func TestDefaultRules(t *testing.T) {
-	s := Default()
+func TestServicesRules(t *testing.T) {
+	s := Services()
 	ids := map[string]bool{}
 	for _, r := range s.Rules {
 		ids[r.ID] = true
@@ -46,7 +23,7 @@ func TestDefaultRules(t *testing.T) {
 }
 
 func TestCommandOrder(t *testing.T) {
-	s := Default()
+	s := Services()
 	for _, c := range []struct{ ctx, cmd, want string }{
 		{ContextBoot, "/usr/sbin/telnetd -l /bin/sh -p 23", "telnetd-shell"},
 		{ContextBoot, "busybox telnetd -l /bin/sh", "telnetd-shell"},
@@ -130,7 +107,7 @@ func TestSecrets(t *testing.T) {
 }
 
 func TestXMLLineNumbers(t *testing.T) {
-	s := Default()
+	s := Services()
 	hs := s.MatchFile("/etc/default.cfg", []byte("<a>\n<b/>\n\n<srvCtrlList telnet=\"lan\" ssh='lan'/>\n<protocol upnp=\"enable\"/>\n"))
 	var got []string
 	for _, h := range hs {
@@ -149,7 +126,7 @@ func FuzzMatchFile(f *testing.F) {
 	f.Add("<srvCtrlList telnet=\"lan\" ssh='lan'/><protocol upnp=\"enable\"\n")
 	f.Add("ssid=x\nwep_key0=\"abc\nPermitRootLogin yes\ntelnetd_enable=1\n")
 	f.Add("start-stop-daemon -S --exec=/usr/sbin/telnetd -- -l /bin/sh -u a:b")
-	s := Default()
+	s := Services()
 	f.Fuzz(func(t *testing.T, text string) {
 		n := strings.Count(text, "\n") + 1
 		for _, h := range s.MatchFile("", []byte(text)) {

@@ -1,39 +1,19 @@
-package transport
+package match
 
 import (
 	"slices"
 	"testing"
-
-	"github.com/fwaudit/fwaudit/rules/services"
 )
 
-func TestExamples(t *testing.T) {
-	s := Default()
-	for _, r := range s.Rules {
-		t.Run(r.ID, func(t *testing.T) {
-			for _, ex := range r.Examples.True {
-				if hs := s.MatchRule(r, []byte(ex)); len(hs) == 0 {
-					t.Errorf("true example %q does not fire", ex)
-				}
-			}
-			for _, ex := range r.Examples.False {
-				if hs := s.MatchRule(r, []byte(ex)); len(hs) != 0 {
-					t.Errorf("false example %q fires: %+v", ex, hs[0])
-				}
-			}
-		})
-	}
-}
-
-func TestDefaultRules(t *testing.T) {
-	s := Default()
+func TestTransportRules(t *testing.T) {
+	s := Transport()
 	ids := map[string]bool{}
 	for _, r := range s.Rules {
 		ids[r.ID] = true
 		if !slices.Contains(r.Guidelines, 5) {
 			t.Errorf("%s: transport rules bear on guideline 5, got %v", r.ID, r.Guidelines)
 		}
-		if r.Kind == services.KindCommand {
+		if r.Kind == KindCommand {
 			t.Errorf("%s: transport has no command rules", r.ID)
 		}
 	}
@@ -46,8 +26,8 @@ func TestDefaultRules(t *testing.T) {
 
 // One line gives one finding: the firmware URL rule wins over the generic
 // update rule, and a line with both -k and a plain URL is the curl rule's.
-func TestFirstRuleWins(t *testing.T) {
-	s := Default()
+func TestTransportFirstRuleWins(t *testing.T) {
+	s := Transport()
 	hs := s.MatchFile("/etc/fw.sh", []byte("wget http://fw.vendor.com/update/fw.bin\ncurl -k http://cloud.vendor.com/x\n"))
 	if len(hs) != 2 || hs[0].Rule.ID != "http-firmware-url" || hs[0].Line != 1 || hs[1].Rule.ID != "curl-insecure" || hs[1].Line != 2 {
 		for _, h := range hs {
