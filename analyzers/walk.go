@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/fwaudit/fwaudit/rules/glob"
+	"github.com/fwaudit/fwaudit/internal/glob"
 )
 
 // Selector says which files of the Target a Walk visits. Every test that
