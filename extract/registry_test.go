@@ -13,7 +13,7 @@ import (
 )
 
 // Adding a codec or a format is one file plus its registration (see
-// docs/architecture-extract.md). This test is that file: it registers a
+// docs/architecture.md, "Extraction"). This test is that file: it registers a
 // throw-away codec and a throw-away container format, and sees the codec
 // sniffed, found behind a kernel decompressor, named by a uImage byte and
 // a FIT compression property, and the format carved out of a blob by the

@@ -12,7 +12,7 @@ import (
 )
 
 // bannerAnalyzer is a throw-away analyzer written the way
-// docs/architecture-analyzers.md says: its own package (here, a type in a
+// docs/architecture.md ("To add an analyzer") says: its own package (here, a type in a
 // test), selecting files with Target.Walk, which records its coverage.
 type bannerAnalyzer struct{}
 
