@@ -18,8 +18,8 @@ import (
 // an anomaly of kind AnomalyEncryptedImage. Nothing inside it was analysed,
 // so compliance verdicts that depend on it are not-assessed rather than
 // passed. The header layouts follow what unblob, binwalk and FACT document
-// (D-Link SHRS and encrpted_img, D-Link TLV, TP-Link cloud images, OpenSSL
-// "enc" streams); fwaudit does not decrypt them.
+// (D-Link SHRS and encrpted_img, D-Link TLV, TP-Link cloud images, Netgear
+// encrypted factory images, OpenSSL "enc" streams); fwaudit does not decrypt them.
 //
 // A candidate is accepted only when the data after the header looks like
 // ciphertext (sampled entropy above 7.5 bits per byte), so the same bytes in
@@ -194,6 +194,28 @@ func init() {
 				}
 				return string(t)
 			}},
+		// Netgear encrypted factory images (WAX2xx, EAX, EX6400v3 and
+		// others built with Netgear's imgencoder): model, region and
+		// version strings (32, 32 and 64 bytes), a creation date, hardware
+		// IDs and models, "encrpted_img" at 0x200, BE ciphertext length at
+		// 0x20c and BE encryption block size at 0x210; AES-256-CBC data
+		// from 0x214 (restarted every block), then a BE CRC-32 of all
+		// that precedes it.
+		{name: "netgear-encrypted", scheme: "Netgear encrypted image (AES-256-CBC)", hdrLen: netgearEncHdr,
+			magics: []Magic{{0x200, []byte("encrpted_img")}},
+			check:  netgearEncCheck,
+			length: func(h []byte) int64 {
+				return netgearEncHdr + int64(binary.BigEndian.Uint32(h[0x20c:])) + 4
+			},
+			describe: func(h []byte) string {
+				model, _ := cstring(h[0:0x20])
+				region, _ := cstring(h[0x20:0x40])
+				version, _ := cstring(h[0x40:0x80])
+				if region != "" {
+					model += " " + region
+				}
+				return model + " " + version
+			}},
 		// OpenSSL "enc" output: "Salted__", an 8-byte salt, then the
 		// ciphertext; the key comes from a password the vendor's updater
 		// holds. Many update scripts use it (openssl enc -aes-256-cbc).
@@ -202,4 +224,24 @@ func init() {
 	} {
 		Register(f)
 	}
+}
+
+// netgearEncHdr is the length of a Netgear encrypted image's header.
+const netgearEncHdr = 0x214
+
+// netgearEncCheck accepts a Netgear encrypted image header: a printable
+// model name, a version "V<digit>...", a ciphertext length that is a
+// whole number of AES blocks, and an encryption block size that is one.
+func netgearEncCheck(h []byte) bool {
+	if len(h) < netgearEncHdr {
+		return false
+	}
+	model, ok1 := cstring(h[0:0x20])
+	_, ok2 := cstring(h[0x20:0x40])
+	version, ok3 := cstring(h[0x40:0x80])
+	if !ok1 || !ok2 || !ok3 || model == "" || len(version) < 2 || version[0] != 'V' || version[1] < '0' || version[1] > '9' {
+		return false
+	}
+	n, blk := binary.BigEndian.Uint32(h[0x20c:]), binary.BigEndian.Uint32(h[0x210:])
+	return n >= 16 && n%16 == 0 && n < 1<<30 && blk >= 16 && blk%16 == 0
 }

@@ -21,6 +21,7 @@ func TestEncryptedContainers(t *testing.T) {
 		{"enc-dlink-tlv.bin", "dlink-tlv", "D-Link TLV (OpenSSL AES-256-CBC)", 16532},
 		{"enc-tplink-cloud.bin", "tplink-cloud", "TP-Link cloud firmware (RSA-2048 signed, AES-encrypted), fw-type:Cloud", 16944},
 		{"enc-openssl.bin", "openssl-enc", "OpenSSL enc (salted, password-derived key)", 16416},
+		{"enc-netgear.img", "netgear-encrypted", "Netgear encrypted image (AES-256-CBC), WAX206 US V1.0.5.1", 16920},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			res := extractFixture(t, tc.fixture, DefaultLimits())
@@ -45,7 +46,7 @@ func TestEncryptedContainers(t *testing.T) {
 // The same headers in front of data that is not ciphertext are not
 // encrypted images, and an encrypted image inside an archive is found.
 func TestEncryptedNeedsCiphertext(t *testing.T) {
-	for _, name := range []string{"enc-dlink-shrs.bin", "enc-openssl.bin", "enc-tplink-cloud.bin"} {
+	for _, name := range []string{"enc-dlink-shrs.bin", "enc-openssl.bin", "enc-tplink-cloud.bin", "enc-netgear.img"} {
 		b, err := os.ReadFile(fixture(t, name))
 		if err != nil {
 			t.Fatal(err)
@@ -56,6 +57,8 @@ func TestEncryptedNeedsCiphertext(t *testing.T) {
 			hdr = 0x6dc
 		case strings.Contains(name, "tplink"):
 			hdr = 0x230
+		case strings.Contains(name, "netgear"):
+			hdr = 0x214
 		}
 		copy(b[hdr:], bytes.Repeat([]byte("plain text, not ciphertext\n"), (len(b)-hdr)/27))
 		p := filepath.Join(t.TempDir(), name)
