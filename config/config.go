@@ -93,6 +93,10 @@ type Limits struct {
 	LayerTimeout string `yaml:"layer_timeout"`
 	ImageTimeout string `yaml:"image_timeout"`
 	MaxHashWork  *int64 `yaml:"max_hash_work"`
+	// Carving budget (sizes such as "16KiB"; see docs/configuration.md).
+	CarveMinSize    string `yaml:"carve_min_size"`
+	CarveFileBytes  string `yaml:"carve_file_bytes"`
+	CarveImageBytes string `yaml:"carve_image_bytes"`
 }
 
 // keys lists the keys of each mapping, for the unknown-key check.
@@ -283,6 +287,16 @@ func (c *Config) check() error {
 	}
 	if l.MaxHashWork != nil && (*l.MaxHashWork == 0 || *l.MaxHashWork < -1) {
 		return fmt.Errorf("limits.max_hash_work must be positive (or -1 for no bound)")
+	}
+	for _, c := range []struct{ key, val string }{
+		{"carve_min_size", l.CarveMinSize}, {"carve_file_bytes", l.CarveFileBytes}, {"carve_image_bytes", l.CarveImageBytes},
+	} {
+		if c.val == "" {
+			continue
+		}
+		if n, err := humanize.ParseBytes(c.val); err != nil || n == 0 || n > 1<<62 {
+			return fmt.Errorf("limits.%s: want a positive size such as 64KiB or 512MiB, not %q", c.key, c.val)
+		}
 	}
 	return nil
 }

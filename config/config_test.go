@@ -31,6 +31,9 @@ limits:
   layer_timeout: 30s
   image_timeout: 5m
   max_hash_work: 1000000
+  carve_min_size: 64KiB
+  carve_file_bytes: 32MiB
+  carve_image_bytes: 512MiB
 vuln_db: db/vulnerability.db
 vex: [vex/accepted.openvex.json]
 `
@@ -63,6 +66,9 @@ func TestParseFull(t *testing.T) {
 	if l.MaxEntries == nil || *l.MaxEntries != 5000 || l.MaxLayers == nil || *l.MaxLayers != 300 ||
 		l.LayerTimeout != "30s" || l.ImageTimeout != "5m" || l.MaxHashWork == nil || *l.MaxHashWork != 1000000 {
 		t.Errorf("time and work limits %+v", l)
+	}
+	if l.CarveMinSize != "64KiB" || l.CarveFileBytes != "32MiB" || l.CarveImageBytes != "512MiB" {
+		t.Errorf("carving limits %+v", l)
 	}
 }
 
@@ -125,6 +131,8 @@ func TestParseRejects(t *testing.T) {
 		{"limits:\n  max_files: many\n", "cannot unmarshal"},
 		{"limits:\n  max_entries: 0\n", "max_entries"},
 		{"limits:\n  max_layers: 0\n", "max_layers"},
+		{"limits:\n  carve_file_bytes: 0\n", "carve_file_bytes"},
+		{"limits:\n  carve_min_size: lots\n", "carve_min_size"},
 		{"limits:\n  layer_timeout: soon\n", "limits.layer_timeout"},
 		{"limits:\n  image_timeout: -5m\n", "limits.image_timeout"},
 		{"limits:\n  max_hash_work: 0\n", "max_hash_work"},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,9 @@ func TestEncryptedContainers(t *testing.T) {
 		{"enc-dlink-tlv.bin", "dlink-tlv", "D-Link TLV (OpenSSL AES-256-CBC)", 16532},
 		{"enc-tplink-cloud.bin", "tplink-cloud", "TP-Link cloud firmware (RSA-2048 signed, AES-encrypted), fw-type:Cloud", 16944},
 		{"enc-openssl.bin", "openssl-enc", "OpenSSL enc (salted, password-derived key)", 16416},
+		{"enc-netgear.img", "netgear-encrypted", "Netgear encrypted image (AES-256-CBC), WAX206 US V1.0.5.1", 16920},
+		{"enc-pepwave.bin", "pepwave-enc", "Pepwave (OpenSSL enc, salted, password-derived key)", 16416},
+		{"enc-gpg-password.gpg", "openpgp-encrypted", "OpenPGP encrypted message (GnuPG), password, AES-256", 16464},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			res := extractFixture(t, tc.fixture, DefaultLimits())
@@ -45,7 +49,7 @@ func TestEncryptedContainers(t *testing.T) {
 // The same headers in front of data that is not ciphertext are not
 // encrypted images, and an encrypted image inside an archive is found.
 func TestEncryptedNeedsCiphertext(t *testing.T) {
-	for _, name := range []string{"enc-dlink-shrs.bin", "enc-openssl.bin", "enc-tplink-cloud.bin"} {
+	for _, name := range []string{"enc-dlink-shrs.bin", "enc-openssl.bin", "enc-tplink-cloud.bin", "enc-netgear.img", "enc-gpg-rsa.gpg"} {
 		b, err := os.ReadFile(fixture(t, name))
 		if err != nil {
 			t.Fatal(err)
@@ -56,6 +60,10 @@ func TestEncryptedNeedsCiphertext(t *testing.T) {
 			hdr = 0x6dc
 		case strings.Contains(name, "tplink"):
 			hdr = 0x230
+		case strings.Contains(name, "netgear"):
+			hdr = 0x214
+		case strings.Contains(name, "gpg"):
+			hdr = 0x150 // past the RSA session-key packet
 		}
 		copy(b[hdr:], bytes.Repeat([]byte("plain text, not ciphertext\n"), (len(b)-hdr)/27))
 		p := filepath.Join(t.TempDir(), name)
@@ -141,5 +149,34 @@ func TestEncryptedZipEntries(t *testing.T) {
 	if l == nil || l.Status != StatusPartial || l.Encryption != "zip password protection" || l.Files != 1 ||
 		l.Error != "1 entry not extracted: encrypted with zip password protection: cannot be assessed without the vendor key" {
 		t.Fatalf("zip layer %+v", l)
+	}
+}
+
+// A message encrypted to a public key names the key (its ID is random per
+// fixture build), and what only looks like a session-key packet is not
+// taken for one.
+func TestEncryptedOpenPGPKey(t *testing.T) {
+	res := extractFixture(t, "enc-gpg-rsa.gpg", DefaultLimits())
+	if len(res.Layers) != 2 {
+		t.Fatalf("want the image and one encrypted layer, got %v", layerPaths(res))
+	}
+	l := res.Layers[1]
+	if !regexp.MustCompile(`^OpenPGP encrypted message \(GnuPG\), to key [0-9A-F]{16} \(RSA\)$`).MatchString(l.Encryption) ||
+		l.Status != StatusUnsupported || l.Size != 16720 {
+		t.Fatalf("layer %s status %s encryption %q size %d", l.Path, l.Status, l.Encryption, l.Size)
+	}
+	b, err := os.ReadFile(fixture(t, "enc-gpg-rsa.gpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		off int
+		val byte
+	}{{3, 4} /* session-key packet version 4 */, {12, 99} /* no such algorithm */, {0x10f, 0x8c} /* no data packet after it */} {
+		h := bytes.Clone(b[:4096])
+		h[bad.off] = bad.val
+		if openpgpESK(h) != "" {
+			t.Errorf("byte %#x = %#x: still taken for an OpenPGP message", bad.off, bad.val)
+		}
 	}
 }

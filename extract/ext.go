@@ -519,7 +519,7 @@ func (e *extReader) walk(root *extInode) error {
 				continue
 			}
 			count++
-			if count%256 == 0 {
+			if count%256 == 1 { // the first entry, then every 256th
 				if err := e.ctx.Err(); err != nil {
 					return err
 				}
@@ -579,6 +579,9 @@ func (e *extReader) walk(root *extInode) error {
 				if err != nil {
 					if IsLimit(err) {
 						return err
+					}
+					if cerr := e.ctx.Err(); cerr != nil {
+						return cerr // a deadline, not a malformed file
 					}
 					if !IsEntryLimit(err) {
 						e.w.Anomaly(AnomalyMalformed, p, err.Error())

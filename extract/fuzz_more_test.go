@@ -42,7 +42,7 @@ func FuzzZstd(f *testing.F) { fuzzStream(f, "zstd", "data.zst") }
 // FuzzKnown runs every recognised-only and encrypted format: Identify,
 // Bound and Unpack must agree and stay inside the data.
 func FuzzKnown(f *testing.F) {
-	for _, n := range []string{"enc-dlink-shrs.bin", "enc-dlink-encrpted_img.bin", "enc-dlink-tlv.bin", "enc-tplink-cloud.bin", "enc-openssl.bin"} {
+	for _, n := range []string{"enc-dlink-shrs.bin", "enc-dlink-encrpted_img.bin", "enc-dlink-tlv.bin", "enc-tplink-cloud.bin", "enc-openssl.bin", "enc-netgear.img", "enc-pepwave.bin", "enc-gpg-password.gpg", "enc-gpg-rsa.gpg"} {
 		f.Add(fuzzFixture(n)[:4096])
 	}
 	for _, n := range []string{"fact_dlink__fw_mh01_test.bin", "binwalk_7z.bin", "binwalk_qcow.bin", "fact_draytek_vigor_167__valid_draytekvigor167_image.bin"} {

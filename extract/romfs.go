@@ -178,7 +178,7 @@ func (x *romfsExtract) tree(first int64) error {
 				x.w.Anomaly(AnomalyLoop, it.path, "romfs: more file headers than the image can hold (a chain loop)")
 				return nil
 			}
-			if x.n%256 == 0 {
+			if x.n%256 == 1 { // the first header, then every 256th
 				if err := x.ctx.Err(); err != nil {
 					return err
 				}

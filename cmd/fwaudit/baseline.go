@@ -59,6 +59,9 @@ func applyConfig(cmd *cobra.Command, sf *scanFlags) error {
 	set("layer-timeout", l.LayerTimeout != "", func() { sf.limits.layerTimeout, _ = time.ParseDuration(l.LayerTimeout) })
 	set("image-timeout", l.ImageTimeout != "", func() { sf.limits.imageTimeout, _ = time.ParseDuration(l.ImageTimeout) })
 	set("max-hash-work", l.MaxHashWork != nil, func() { sf.limits.hashWork = *l.MaxHashWork })
+	set("carve-min-size", l.CarveMinSize != "", func() { sf.limits.carveMin = l.CarveMinSize })
+	set("carve-file-bytes", l.CarveFileBytes != "", func() { sf.limits.carveFile = l.CarveFileBytes })
+	set("carve-image-bytes", l.CarveImageBytes != "", func() { sf.limits.carveImage = l.CarveImageBytes })
 	return nil
 }
 

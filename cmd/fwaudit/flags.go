@@ -28,6 +28,8 @@ type limitFlags struct {
 	layerTimeout time.Duration
 	imageTimeout time.Duration
 	hashWork     int64
+	// carving budget (sizes such as "16KiB")
+	carveMin, carveFile, carveImage string
 }
 
 func (l *limitFlags) add(cmd *cobra.Command) {
@@ -43,6 +45,9 @@ func (l *limitFlags) add(cmd *cobra.Command) {
 	f.DurationVar(&l.layerTimeout, "layer-timeout", d.LayerTimeout, "bound on the time spent unpacking one layer (0 = none); the layer is then partial")
 	f.DurationVar(&l.imageTimeout, "image-timeout", d.ImageTimeout, "bound on the time spent unpacking one image (0 = none); what was unpacked is analysed")
 	f.Int64Var(&l.hashWork, "max-hash-work", d.MaxHashWork, "bound on password-cracking work per image, in sha-crypt rounds (about 1 µs each; -1 = none)")
+	f.StringVar(&l.carveMin, "carve-min-size", humanize.IBytes(extract.DefaultCarveMinSize), "files of an archive or file system smaller than this are identified at offset 0 only, never carved")
+	f.StringVar(&l.carveFile, "carve-file-bytes", humanize.IBytes(extract.DefaultCarveFileBytes), "carving budget per file: a larger file of an archive or file system is identified at offset 0 only (reported)")
+	f.StringVar(&l.carveImage, "carve-image-bytes", humanize.IBytes(extract.DefaultCarveImageBytes), "carving budget per image: bytes of archive and file-system files carved in all; later files are identified at offset 0 only (reported)")
 }
 
 func (l *limitFlags) limits() (extract.Limits, error) {
@@ -87,6 +92,23 @@ func (l *limitFlags) limits() (extract.Limits, error) {
 		return out, fmt.Errorf("--max-hash-work must be positive (or -1 for no bound)")
 	}
 	out.MaxHashWork = l.hashWork
+	for _, c := range []struct {
+		flag, val string
+		dst       *int64
+	}{
+		{"carve-min-size", l.carveMin, &out.CarveMinSize},
+		{"carve-file-bytes", l.carveFile, &out.CarveFileBytes},
+		{"carve-image-bytes", l.carveImage, &out.CarveImageBytes},
+	} {
+		if c.val == "" {
+			continue
+		}
+		n, err := humanize.ParseBytes(c.val)
+		if err != nil || n == 0 || n > 1<<62 {
+			return out, fmt.Errorf("--%s: want a positive size such as 64KiB or 512MiB, not %q", c.flag, c.val)
+		}
+		*c.dst = int64(n)
+	}
 	return out, nil
 }
 

@@ -41,3 +41,46 @@ func TestLayerBoundFlagAndConfig(t *testing.T) {
 		}
 	}
 }
+
+// The carving budget is a flag and a .fwaudit.yaml key: with a per-file
+// budget below the size of the headerless firmware blob in a vendor update
+// zip, the blob is not carved (its SquashFS is not found) and the report
+// says so; by default it is carved.
+func TestCarveBudgetFlagAndConfig(t *testing.T) {
+	img := absFixture(t, "hg532e-update.zip")
+	scan := func(out string, flags ...string) (budgetHit, squashfs bool) {
+		args := append([]string{"scan", "-q", "--no-sbom", "--no-vulns", "--fail-on", "none", "--out", out}, flags...)
+		if code := run(append(args, img)); code != 0 {
+			t.Fatalf("%v: exit %d", flags, code)
+		}
+		r := readReport(t, out)
+		for _, f := range r.Findings {
+			if f.Rule == "extraction-anomaly/limit" && strings.Contains(f.Message, "exceed the carving budget of 65536 bytes per file") {
+				budgetHit = true
+			}
+		}
+		for _, l := range r.Layers {
+			if l.Format == "squashfs" {
+				squashfs = true
+			}
+		}
+		return
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if hit, sq := scan(filepath.Join(dir, "default")); hit || !sq {
+		t.Fatalf("default budget: budget reported %v, squashfs found %v; want false, true", hit, sq)
+	}
+	if hit, sq := scan(filepath.Join(dir, "flag"), "--carve-file-bytes", "64KiB"); !hit || sq {
+		t.Errorf("--carve-file-bytes 64KiB: budget reported %v, squashfs found %v; want true, false", hit, sq)
+	}
+	writeConfig(t, dir, "limits:\n  carve_file_bytes: 64KiB\n")
+	if hit, sq := scan(filepath.Join(dir, "config")); !hit || sq {
+		t.Errorf("limits.carve_file_bytes 64KiB: budget reported %v, squashfs found %v; want true, false", hit, sq)
+	}
+	for _, bad := range [][]string{{"--carve-file-bytes", "0"}, {"--carve-min-size", "lots"}, {"--carve-image-bytes", "-1"}} {
+		if code := run(append([]string{"scan", "-q", "--no-config", "--no-sbom", "--no-vulns"}, append(bad, img)...)); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", bad, code, exitUsage)
+		}
+	}
+}

@@ -193,6 +193,37 @@ h[0x110:0x114] = struct.pack(">I", 0x200)
 h[0x130:0x230] = hashlib.sha512(body).digest() * 4
 open(f"{out}/enc-tplink-cloud.bin", "wb").write(bytes(h) + body)
 EOF
+# Netgear encrypted factory image (imgencoder / OpenWrt's
+# netgear-encrypted-factory.py layout): model, region, version, date,
+# product/model index, counts of hardware IDs and models, hw_info,
+# "encrpted_img" at 0x200, BE ciphertext length, BE encryption block size,
+# AES-256-CBC data (each block encrypted from the IV), BE CRC-32 at the end
+openssl enc -aes-256-cbc -nosalt -nopad -K $K256 -iv $IV -in "$W/plain.bin" -out "$W/netgear.body"
+"$PY" - "$W/netgear.body" "$OUT/enc-netgear.img" <<'EOF'
+import struct, sys, zlib
+body = open(sys.argv[1], "rb").read()
+h = struct.pack(">32s32s64s64sIBBB13s200s100s12sII", b"WAX206", b"US", b"V1.0.5.1",
+                b"Thu Jan 1 00:00:00 1970", 0, 0, 1, 1, b"",
+                b"1010000004540000_NETGEAR;WAX206", b"", b"encrpted_img", len(body), 16384)
+assert len(h) == 0x214
+img = h + body
+open(sys.argv[2], "wb").write(img + struct.pack(">I", zlib.crc32(img)))
+EOF
+
+# Pepwave: OpenSSL enc output with "Pe1337__" in place of "Salted__"
+{ printf 'Pe1337__'; tail -c +9 "$OUT/enc-openssl.bin"; } > "$OUT/enc-pepwave.bin"
+# OpenPGP messages (Linksys .gpg.img updates): gpg with a throw-away home,
+# one encrypted with a password (AES-256, iterated-salted S2K), one to an
+# RSA-2048 key made here. Salts, session keys and the key are random, so
+# these two differ byte-wise between builds (same layout).
+export GNUPGHOME="$W/gnupg"
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --pinentry-mode loopback --passphrase fwaudit-fixture --s2k-cipher-algo AES256 \
+    --cipher-algo AES256 --compress-algo none --symmetric -o "$OUT/enc-gpg-password.gpg" "$W/plain.bin"
+gpg --batch --quiet --pinentry-mode loopback --passphrase '' --quick-gen-key 'fwaudit fixture <fixture@fwaudit.invalid>' rsa2048 encr never
+gpg --batch --quiet --trust-model always --compress-algo none -r fixture@fwaudit.invalid --encrypt \
+    -o "$OUT/enc-gpg-rsa.gpg" "$W/plain.bin"
+gpgconf --kill gpg-agent
 
 # a password-protected update zip (ZipCrypto, zip -P): a plain read-me and
 # an encrypted firmware member
@@ -203,7 +234,7 @@ pin "$W/zipenc"
 (cd "$W/zipenc" && zip -X -q -P fwaudit-fixture "$OUT/enc-zip.zip" firmware.bin && zip -X -q "$OUT/enc-zip.zip" readme.txt)
 
 for f in login.cgi login-file.cgi hg532e-update.zip flash-uboot2013.bin enc-openssl.bin \
-         enc-dlink-shrs.bin enc-dlink-encrpted_img.bin enc-dlink-tlv.bin enc-tplink-cloud.bin enc-zip.zip; do
+         enc-dlink-shrs.bin enc-dlink-encrpted_img.bin enc-dlink-tlv.bin enc-tplink-cloud.bin enc-netgear.img enc-pepwave.bin enc-gpg-password.gpg enc-gpg-rsa.gpg enc-zip.zip; do
     cp "$OUT/$f" "$HERE/$f"
     printf '%-28s %8d  %s\n' "$f" "$(stat -c %s "$OUT/$f")" "$(sha256sum < "$OUT/$f" | cut -c1-16)"
 done

@@ -359,7 +359,7 @@ func (r *Rule) MatchContent(data []byte) []Match {
 				upd = string(data[hit+m[2*p.upd] : hit+m[2*p.upd+1]])
 			}
 			full := v + upd
-			if seen[full] {
+			if seen[full] || !validVersion(full) { // the update part counts towards the bound too
 				continue
 			}
 			seen[full] = true
