@@ -400,6 +400,14 @@ func imgsBy(imgs []Image, name string) Image {
 // compliance section as that report rendered.
 func TestSharedSecretRejudged(t *testing.T) {
 	s, _ := newStore(t)
+	checkSharedRejudged(t, s)
+}
+
+// checkSharedRejudged runs the fixtures of build-shared.sh through the
+// fleet on s, checks each image's report against a direct judgement and
+// returns fleet.json.
+func checkSharedRejudged(t *testing.T, s *Store) []byte {
+	t.Helper()
 	ctx := context.Background()
 	a, _ := filepath.Abs("testdata/acme_cam100_1.2.0.sqfs")
 	b, _ := filepath.Abs("testdata/globex_router7_2.0.1.ext2")
@@ -494,8 +502,12 @@ func TestSharedSecretRejudged(t *testing.T) {
 				t.Errorf("%s: report.md differs from the direct judgement's:\n got %s\nwant %s", im.Name, g, w)
 			}
 		}
-
 	}
+	js, err := os.ReadFile(filepath.Join(rep, "fleet.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 func mdLine(prefix string) func(string) string {
