@@ -83,6 +83,13 @@ type Result struct {
 	Order []string `json:"order"`
 	// PSTI is one line on the UK PSTI requirements.
 	PSTI string `json:"psti"`
+	// Threshold is the severity from which a mapped finding failed an
+	// item, and Hints what the image contains towards the items (hint id
+	// → paths, as FindHints found them): the judgement's inputs that the
+	// rest of a report does not carry, recorded so that a stored report
+	// can be judged again with added findings (scan.Rejudge).
+	Threshold analyzers.Severity  `json:"threshold,omitempty"`
+	Hints     map[string][]string `json:"hints,omitempty"`
 }
 
 // Input is what Evaluate judges.
@@ -169,6 +176,16 @@ func Evaluate(in Input, rules *rulescompliance.Set) Result {
 		res.Frameworks[fw.ID] = items
 	}
 	res.PSTI = pstiLine(res.Frameworks[rulescompliance.PSTI], fails)
+	res.Threshold = thr
+	for h, paths := range in.Hints {
+		if len(paths) == 0 {
+			continue
+		}
+		if res.Hints == nil {
+			res.Hints = map[string][]string{}
+		}
+		res.Hints[h] = slices.Clone(paths)
+	}
 	return res
 }
 

@@ -6,14 +6,17 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/internal/testcorpus"
 	"github.com/fwaudit/fwaudit/report"
+	"github.com/fwaudit/fwaudit/scan"
 )
 
 // testKey is the fingerprint key of the test stores.
@@ -385,4 +388,146 @@ func imgsBy(imgs []Image, name string) Image {
 		}
 	}
 	return Image{}
+}
+
+// TestSharedSecretRejudged: an image whose report gains the fleet's
+// shared-secret findings ends with exactly the judgement a scan that had
+// found them would make. Each fixture of testdata/build-shared.sh is
+// scanned again here; compliance.Evaluate is called directly on that
+// scan's findings plus the shared ones, with the hints found in its
+// unpacked tree; the fleet's report.json must carry the same verdicts,
+// notes and PSTI line, and its report.md the same headline and
+// compliance section as that report rendered.
+func TestSharedSecretRejudged(t *testing.T) {
+	s, _ := newStore(t)
+	checkSharedRejudged(t, s)
+}
+
+// checkSharedRejudged runs the fixtures of build-shared.sh through the
+// fleet on s, checks each image's report against a direct judgement and
+// returns fleet.json.
+func checkSharedRejudged(t *testing.T, s *Store) []byte {
+	t.Helper()
+	ctx := context.Background()
+	a, _ := filepath.Abs("testdata/acme_cam100_1.2.0.sqfs")
+	b, _ := filepath.Abs("testdata/globex_router7_2.0.1.ext2")
+	if _, err := s.Add(ctx, []string{a, b}, nil, Scanner()); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	work(t, s, filepath.Join(out, "work"))
+	rep := filepath.Join(out, "report")
+	fl, err := s.WriteReport(ctx, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := SharedFindings(fl.Shared)
+	for _, im := range fl.Images {
+		if len(extra[im.SHA256]) != 2 {
+			t.Fatalf("%s: %d shared findings, want 2 (key and hash)", im.Name, len(extra[im.SHA256]))
+		}
+		// the scan the worker made, made again, with its unpacked tree kept
+		res, err := scan.Run(ctx, im.Path, scan.Options{SkipSBOM: true, SkipVulns: true, Jobs: 2, WorkDir: t.TempDir(), KeepWorkDir: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct := res.Report
+		all := append(slices.Clone(direct.Findings), extra[im.SHA256]...)
+		analyzers.SortFindings(all)
+		var failed []string
+		for _, f := range direct.Analyzers.Failures {
+			failed = append(failed, f.Analyzer)
+		}
+		want := compliance.Evaluate(compliance.Input{
+			Findings: all, Ran: direct.Analyzers.Ran, Failed: failed, Layers: direct.Layers,
+			Hints: compliance.FindHints(analyzers.NewTarget(direct.Layers)), Coverage: direct.Analyzers.Coverage,
+		}, nil)
+		direct.Findings = all
+		direct.Compliance = &want
+		direct.Stats.FindingCount = map[string]int{}
+		for _, f := range all {
+			direct.Stats.FindingCount[string(f.Severity)]++
+		}
+
+		b, err := os.ReadFile(filepath.Join(rep, im.Report, "report.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got report.Report
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		var wantRT report.Report // want as report.json carries it
+		wb, _ := json.Marshal(direct)
+		json.Unmarshal(wb, &wantRT)
+		if !reflect.DeepEqual(got.Compliance, wantRT.Compliance) {
+			gj, _ := json.MarshalIndent(got.Compliance, "", " ")
+			wj, _ := json.MarshalIndent(wantRT.Compliance, "", " ")
+			t.Errorf("%s: fleet verdicts differ from a direct judgement:\n got %s\nwant %s", im.Name, gj, wj)
+		}
+		if !reflect.DeepEqual(got.Findings, wantRT.Findings) || !reflect.DeepEqual(got.Stats.FindingCount, wantRT.Stats.FindingCount) {
+			gj, _ := json.MarshalIndent(got.Findings, "", " ")
+			wj, _ := json.MarshalIndent(wantRT.Findings, "", " ")
+			t.Errorf("%s: findings or counts differ from the scan's plus the shared ones: %v %v\n%s\n%s", im.Name, got.Stats.FindingCount, wantRT.Stats.FindingCount, gj, wj)
+		}
+		// the shared findings are among the evidence of guidelines 1 and 4
+		// and of PSTI requirement 1, and the PSTI line counts them
+		for _, item := range []struct{ fw, id string }{{"cop", "1"}, {"cop", "4"}, {"psti", "1"}} {
+			for _, it := range got.Compliance.Frameworks[item.fw] {
+				if it.ID != item.id {
+					continue
+				}
+				for _, f := range extra[im.SHA256] {
+					if it.Verdict != compliance.Fail || !slices.Contains(it.Findings, f.ID) {
+						t.Errorf("%s: %s %s is %s with %v, want fail with %s", im.Name, item.fw, item.id, it.Verdict, it.Findings, f.ID)
+					}
+				}
+			}
+		}
+		if got.Compliance.PSTI != want.PSTI || !strings.Contains(got.Compliance.PSTI, "would fail requirement 1") {
+			t.Errorf("%s: PSTI line\n got %q\nwant %q", im.Name, got.Compliance.PSTI, want.PSTI)
+		}
+		// the headline and the compliance section of report.md, as the
+		// direct judgement renders them
+		md, err := os.ReadFile(filepath.Join(rep, im.Report, "report.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wmd strings.Builder
+		if err := report.WriteMarkdown(&wmd, &wantRT); err != nil {
+			t.Fatal(err)
+		}
+		for _, part := range []func(string) string{mdLine("- **Verdict:** "), mdSection("## Compliance", "## Layers"), mdSection("## Findings", "## Components")} {
+			if g, w := part(string(md)), part(wmd.String()); g != w || w == "" {
+				t.Errorf("%s: report.md differs from the direct judgement's:\n got %s\nwant %s", im.Name, g, w)
+			}
+		}
+	}
+	js, err := os.ReadFile(filepath.Join(rep, "fleet.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+func mdLine(prefix string) func(string) string {
+	return func(s string) string {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		}
+		return ""
+	}
+}
+
+func mdSection(from, to string) func(string) string {
+	return func(s string) string {
+		i := strings.Index(s, from)
+		j := strings.Index(s, to)
+		if i < 0 || j < i {
+			return ""
+		}
+		return s[i:j]
+	}
 }

@@ -250,3 +250,25 @@ func TestTwoWorkersOnPostgresWithAKilledWorker(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedSecretRejudgedOnPostgres: the fleet report on PostgreSQL
+// streams the stored reports and judges each again with its shared-secret
+// findings as on SQLite (checkSharedRejudged), and writes the same
+// fleet.json byte for byte.
+func TestSharedSecretRejudgedOnPostgres(t *testing.T) {
+	url := freshSchema(t, postgresURL(t))
+	lite, _ := newStore(t) // sets the test key and fast retries
+	pg, err := Open(context.Background(), url, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pg.Close() })
+	if string(pg.Key()) != testKey {
+		t.Fatalf("PostgreSQL store key %q, want the test key", pg.Key())
+	}
+	onPG := checkSharedRejudged(t, pg)
+	onLite := checkSharedRejudged(t, lite)
+	if string(onPG) != string(onLite) {
+		t.Errorf("fleet.json differs between PostgreSQL and SQLite:\n%s\n%s", onPG, onLite)
+	}
+}

@@ -175,70 +175,30 @@ func SharedFindings(shared []Shared) map[string][]analyzers.Finding {
 	return out
 }
 
-// AddShared adds the shared-secret findings to an image's report: to its
-// findings and counts, and as evidence against the compliance items
-// shared-secret bears on (its guidelines in rules/builtin, and the items
-// compliance.yaml maps it to; findings at or above the compliance
-// threshold, medium, fail them).
-func AddShared(r *report.Report, fs []analyzers.Finding) {
-	if len(fs) == 0 {
-		return
-	}
-	have := map[string]bool{}
-	for _, f := range r.Findings {
-		have[f.ID] = true
-	}
-	rules := rulescompliance.Default()
-	for _, f := range fs {
-		if have[f.ID] {
-			continue
-		}
-		have[f.ID] = true
-		r.Findings = append(r.Findings, f)
-		if r.Stats.FindingCount == nil {
-			r.Stats.FindingCount = map[string]int{}
-		}
-		r.Stats.FindingCount[string(f.Severity)]++
-		if r.Compliance == nil || f.Severity.Rank() < compliance.DefaultThreshold.Rank() {
-			continue
-		}
-		for _, ref := range compliance.Refs(rules, &f) {
-			items := r.Compliance.Frameworks[ref.Framework]
-			for i := range items {
-				if items[i].ID != ref.ID {
-					continue
-				}
-				if items[i].Verdict != compliance.Fail && ref.Framework == rulescompliance.PSTI {
-					r.Compliance.PSTI += fmt.Sprintf("; would fail requirement %s (a secret shared with other images of the fleet)", ref.ID)
-				}
-				items[i].Verdict = compliance.Fail
-				items[i].Findings = append(items[i].Findings, f.ID)
-			}
-		}
-	}
-	analyzers.SortFindings(r.Findings)
-}
-
-// Build assembles fleet.json and each image's report (with its shared
-// findings added), without writing anything.
-func (s *Store) Build(ctx context.Context) (*Fleet, map[string]*report.Report, error) {
+// Build assembles fleet.json from per-image summaries, streaming the
+// stored reports: each finished image's report is read from the store,
+// judged again with its shared-secret findings (scan.Rejudge: the one
+// compliance judgement a scan makes, over the report's own data and the
+// added findings), handed to each (which may write it; nil skips) and
+// dropped before the next is read. Memory grows with the summaries (one
+// row of fleet.json per image), not with the reports.
+func (s *Store) Build(ctx context.Context, each func(Image, *report.Report) error) (*Fleet, error) {
 	if err := s.Reconcile(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	imgs, err := s.Images(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	shared, err := s.SharedSecrets(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	extra := SharedFindings(shared)
 	fl := &Fleet{Schema: FleetSchema, Tool: report.Tool{Name: "fwaudit", Version: scan.Version}, Images: []FleetImage{}, Shared: shared, PSTI1Failures: []ImageRef{}}
 	if fl.Shared == nil {
 		fl.Shared = []Shared{}
 	}
-	reports := map[string]*report.Report{}
 	guidelines := map[string]bool{}
 	for _, im := range imgs {
 		fi := FleetImage{Name: im.Name, SHA256: im.SHA256, Status: im.Status, Vendor: im.Vendor, Product: im.Product, Version: im.Version,
@@ -249,11 +209,12 @@ func (s *Store) Build(ctx context.Context) (*Fleet, map[string]*report.Report, e
 		if im.Status == StatusDone {
 			r, err := s.Report(ctx, im.SHA256)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			if r != nil {
-				AddShared(r, extra[im.SHA256])
-				reports[im.SHA256] = r
+				if err := scan.Rejudge(r, extra[im.SHA256]); err != nil {
+					return nil, fmt.Errorf("%s: %v", im.Name, err)
+				}
 				fi.Report = filepath.Base(ImageDir("", im.Name, im.SHA256))
 				for _, f := range r.Findings {
 					fi.Findings[string(f.Severity)]++
@@ -267,6 +228,11 @@ func (s *Store) Build(ctx context.Context) (*Fleet, map[string]*report.Report, e
 						if it.ID == "1" && it.Verdict == compliance.Fail {
 							fl.PSTI1Failures = append(fl.PSTI1Failures, ImageRef{Name: im.Name, SHA256: im.SHA256, Findings: it.Findings})
 						}
+					}
+				}
+				if each != nil {
+					if err := each(im, r); err != nil {
+						return nil, fmt.Errorf("%s: %v", im.Name, err)
 					}
 				}
 			}
@@ -286,9 +252,9 @@ func (s *Store) Build(ctx context.Context) (*Fleet, map[string]*report.Report, e
 	}
 	fl.VulnerableComponents, err = s.vulnerableComponents(ctx, 25)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return fl, reports, nil
+	return fl, nil
 }
 
 func (s *Store) vulnerableComponents(ctx context.Context, limit int) ([]FleetComponent, error) {
@@ -334,22 +300,12 @@ func (s *Store) vulnerableComponents(ctx context.Context, limit int) ([]FleetCom
 	return out, nil
 }
 
-// WriteReport writes fleet.json, fleet.csv, fleet.html and each finished
-// image's report files (with its shared-secret findings) into out.
+// WriteReport writes each finished image's report files (with its
+// shared-secret findings, judged again) into out as its report is read
+// from the store, one at a time, then fleet.json, fleet.csv and
+// fleet.html from the per-image summaries.
 func (s *Store) WriteReport(ctx context.Context, out string) (*Fleet, error) {
-	fl, reports, err := s.Build(ctx)
-	if err != nil {
-		return nil, err
-	}
-	imgs, err := s.Images(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, im := range imgs {
-		r := reports[im.SHA256]
-		if r == nil {
-			continue
-		}
+	fl, err := s.Build(ctx, func(im Image, r *report.Report) error {
 		sub := filepath.Base(ImageDir("", im.Name, im.SHA256))
 		dir := filepath.Join(out, sub)
 		// the SBOM documents the worker wrote, if it wrote elsewhere
@@ -361,9 +317,10 @@ func (s *Store) WriteReport(ctx context.Context, out string) (*Fleet, error) {
 				}
 			}
 		}
-		if err := WriteImage(out, sub, r, sbom); err != nil {
-			return nil, fmt.Errorf("%s: %v", im.Name, err)
-		}
+		return WriteImage(out, sub, r, sbom)
+	})
+	if err != nil {
+		return nil, err
 	}
 	var js bytes.Buffer
 	enc := json.NewEncoder(&js)

@@ -269,23 +269,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	stage("compliance")
 	as := assess(res.Layers, unpacked)
 	rep.Assessment = &as
-	var failed []string
-	for _, f := range out.Failures {
-		failed = append(failed, f.Analyzer)
-	}
-	var accepted []analyzers.Finding
-	for _, s := range rep.Suppressed {
-		accepted = append(accepted, s.Finding)
-	}
-	unassessable := ""
-	if as.Status == report.NotAssessed {
-		unassessable = as.Reason
-	}
-	verdicts := compliance.Evaluate(compliance.Input{
-		Findings: rep.Findings, Accepted: accepted, Ran: out.Ran, Failed: failed, Layers: res.Layers,
-		Threshold: opt.ComplianceThreshold, Hints: compliance.FindHints(target),
-		Coverage: rep.Analyzers.Coverage, Unassessable: unassessable,
-	}, nil)
+	verdicts := compliance.Evaluate(JudgeInput(rep, compliance.FindHints(target), opt.ComplianceThreshold), nil)
 	rep.Compliance = &verdicts
 
 	rep.Stats = report.Stats{

@@ -295,7 +295,10 @@ func newFleetReportCmd() *cobra.Command {
   fleet.html   one self-contained page
   <name>-<sha256 prefix>/   each finished image's report.json, report.md,
                report.html, findings.sarif (and the SBOMs the worker wrote),
-               with its shared-secret findings added`,
+               with its shared-secret findings added and its compliance
+               judged again with them, as a scan finding them would judge
+Images are read from the store one at a time (memory grows with the
+number of images by a one-line summary each, not by their reports).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
