@@ -75,6 +75,11 @@ type Example struct {
 	// in it is ignored, so it can be folded over lines).
 	Text   string `yaml:"text"`
 	Base64 string `yaml:"base64"`
+	// Unpack says the content is a whole firmware image (a container
+	// header, not a file in a tree): rules/validate unpacks it with
+	// extract and runs the analyzer on its layers; Path then names the
+	// image file.
+	Unpack bool `yaml:"unpack"`
 	// Date is the scan date (YYYY-MM-DD) the example is judged on, for
 	// rules that depend on it (certificate validity, end of life); empty
 	// means DefaultExampleDate.
@@ -127,7 +132,7 @@ func (e *Examples) UnmarshalYAML(n *yaml.Node) error {
 		for _, m := range raw {
 			for key := range m {
 				switch key {
-				case "path", "text", "base64", "date":
+				case "path", "text", "base64", "date", "unpack":
 				default:
 					return fmt.Errorf("line %d: examples.%s: unknown field %q", k.Line, k.Value, key)
 				}

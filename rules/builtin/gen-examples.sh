@@ -53,3 +53,46 @@ for i in 1 2 3 4; do
 done
 cat root1.pem root2.pem root3.pem root4.pem > bundle.pem
 ls -l
+
+# integrity: a legacy uImage (CRC32 only: unsigned) and a FIT whose
+# configuration is signed (mkimage -k, as testdata/firmware/build-fit-signed.sh),
+# both around a one-line payload. Needs u-boot-tools (mkimage 2023.01) and
+# device-tree-compiler.
+export SOURCE_DATE_EPOCH=1425895200
+printf 'fwaudit example payload (not a kernel)\n' > payload.bin
+mkimage -A arm -O linux -T kernel -C none -a 0x80008000 -e 0x80008000 -n "fwaudit example" -d payload.bin unsigned.uimg > /dev/null
+mkdir -p keys
+openssl genrsa -out keys/dev.key 2048 2>/dev/null
+openssl req -batch -new -x509 -key keys/dev.key -out keys/dev.crt -days 3650 -subj "/CN=fwaudit example FIT key (not secret)"
+cat > fit.its <<'ITS'
+/dts-v1/;
+/ {
+	description = "fwaudit example signed FIT";
+	#address-cells = <1>;
+	images {
+		kernel-1 {
+			data = /incbin/("payload.bin");
+			type = "kernel";
+			arch = "arm";
+			os = "linux";
+			compression = "none";
+			load = <0x80008000>;
+			entry = <0x80008000>;
+			hash-1 { algo = "sha256"; };
+		};
+	};
+	configurations {
+		default = "conf-1";
+		conf-1 {
+			kernel = "kernel-1";
+			signature-1 {
+				algo = "sha256,rsa2048";
+				key-name-hint = "dev";
+				sign-images = "kernel";
+			};
+		};
+	};
+};
+ITS
+mkimage -f fit.its -k keys -r signed.itb > /dev/null
+ls -l unsigned.uimg signed.itb
