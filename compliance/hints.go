@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"path"
 	"slices"
@@ -56,14 +57,13 @@ func FindHintsWith(t *analyzers.Target, rules *rulescompliance.Set) map[string][
 			pats = append(pats, pat{h.ID, []byte(strings.ToLower(p))})
 		}
 	}
-	files := t.Files()
+	// the first layer with files (a path in any other is prefixed with
+	// its layer id)
 	firstLayer := ""
-	for _, f := range files {
-		if f.Layer != nil {
-			firstLayer = f.Layer.ID
-			break
-		}
-	}
+	_ = t.Walk(context.Background(), analyzers.Selector{Match: func(f analyzers.File) bool { return f.Layer != nil }}, func(f analyzers.File) error {
+		firstLayer = f.Layer.ID
+		return errFirstLayer
+	})
 	add := func(id string, f analyzers.File) {
 		p := f.Path
 		if f.Layer != nil && f.Layer.ID != firstLayer && f.Layer.ID != "" {
@@ -76,20 +76,20 @@ func FindHintsWith(t *analyzers.Target, rules *rulescompliance.Set) map[string][
 	}
 	protectionHints(t, rules, out)
 	var total int64
-	for _, f := range files {
+	_ = t.Walk(context.Background(), analyzers.Selector{}, func(f analyzers.File) error {
 		for _, id := range byName[strings.ToLower(path.Base(f.Path))] {
 			add(id, f)
 		}
 		if len(pats) == 0 || f.Size <= 0 || f.Size > HintMaxFileSize || total >= HintMaxTotal {
-			continue
+			return nil
 		}
 		if t.Classify(f) != analyzers.ClassText {
-			continue
+			return nil
 		}
 		n := min(int64(HintReadBytes), HintMaxTotal-total)
 		b, err := t.ReadFile(f, n)
 		if err != nil && !errors.Is(err, analyzers.ErrTooBig) {
-			continue
+			return analyzers.Skip
 		}
 		total += int64(len(b))
 		low := bytes.ToLower(b)
@@ -98,12 +98,16 @@ func FindHintsWith(t *analyzers.Target, rules *rulescompliance.Set) map[string][
 				add(p.hint, f)
 			}
 		}
-	}
+		return nil
+	})
 	for id := range out {
 		slices.Sort(out[id])
 	}
 	return out
 }
+
+// errFirstLayer stops the walk that finds the first layer with files.
+var errFirstLayer = errors.New("first layer found")
 
 // protectionHints adds the layers whose container header records a
 // protection kind a hint names ("signed-container": a FIT signature node,

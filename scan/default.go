@@ -38,7 +38,8 @@ type Rules struct {
 	MaxHashWork int64
 	// Dir is a folder of rule files that extend or override the embedded
 	// rules (credentials.yaml, programs.yaml, services.yaml,
-	// transport.yaml, tokens.yaml; see analyzers/rulesets); "" means none.
+	// transport.yaml, tokens.yaml, components.yaml; see analyzers/rulesets);
+	// "" means none.
 	Dir string
 }
 
@@ -74,12 +75,16 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 		date = time.Now().UTC()
 	}
 	cred, svc, tok, trans := credentials.New(), services.New(), tokens.New(), transport.New()
+	eolA := eol.New(date, eol.Policy{StaleYears: r.StaleYears})
 	if r.Dir != "" {
 		sets, err := rulesets.Load(r.Dir)
 		if err != nil {
 			return nil, err
 		}
 		cred, svc, tok, trans = sets.Analyzers(rulesets.Options{})
+		// the folder's components.yaml: the eol analyzer's catalogue, and
+		// through it the scan's components stage (components.RulesOf)
+		eolA.Components = sets.Components
 	}
 	return []analyzers.Analyzer{
 		accounts.New(accounts.Options{Passwords: dedupe(pw), MaxWork: r.MaxHashWork}),
@@ -89,7 +94,7 @@ func Analyzers(r Rules) ([]analyzers.Analyzer, error) {
 		svc,
 		tok,
 		trans,
-		eol.New(date, eol.Policy{StaleYears: r.StaleYears}),
+		eolA,
 		integrity.New(),
 	}, nil
 }

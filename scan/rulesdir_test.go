@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/analyzers/components"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/internal/testcorpus"
 )
@@ -58,5 +59,80 @@ func TestAnalyzersRulesDir(t *testing.T) {
 	}
 	if _, err := Analyzers(Rules{Dir: dir}); err == nil || !strings.Contains(err.Error(), "service.yaml") {
 		t.Fatalf("a misnamed rule file: %v", err)
+	}
+}
+
+// A component rule written in a rule folder's components.yaml alone shows
+// up in the report's components: the eol analyzer's catalogue and the
+// scan's components stage run the folder's rules (built once per Target);
+// a rule with an embedded rule's id replaces it.
+func TestRulesDirComponents(t *testing.T) {
+	dir := t.TempDir()
+	rules := `
+- id: scan-test-acme-libc
+  name: acme-libc
+  type: library
+  files: ["**/libuClibc-*.so*"]
+  filename: 'libuClibc-(\d+\.\d+\.\d+\.\d+)\.so'
+  purl: "pkg:generic/acme-libc@{version}"
+  source: a throw-away rule of this test
+  examples:
+    true: [{file: "libuClibc-0.9.33.2.so", version: "0.9.33.2"}]
+    false: ["libc.so.0"]
+- id: uclibc
+  name: uclibc-from-folder
+  type: library
+  files: ["**/ld-uClibc-*.so*", "**/libuClibc-*.so*"]
+  filename: '(?:ld-uClibc|libuClibc)-(0\.9\.\d+(?:\.\d+)?)\.so'
+  purl: "pkg:generic/uclibc@{version}"
+  source: the embedded uclibc rule, renamed by this test
+  examples:
+    true: [{file: "libuClibc-0.9.33.2.so", version: "0.9.33.2"}]
+    false: ["libuClibc-1.0.40.so"]
+`
+	if err := os.WriteFile(filepath.Join(dir, "components.yaml"), []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	list, err := Analyzers(Rules{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the eol analyzer carries the folder's rules, and the components
+	// stage takes them from it
+	ids := map[string]bool{}
+	for _, r := range components.RulesOf(list) {
+		ids[r.ID] = true
+	}
+	if !ids["scan-test-acme-libc"] || !ids["openssl"] {
+		t.Fatalf("the analyzers' component rules lack the folder's or the embedded ones (%d rules)", len(ids))
+	}
+	res, err := Run(context.Background(), fixture("rootfs.tar"), Options{SkipSBOM: true, SkipVulns: true, Analyzers: list})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for _, c := range res.Report.Components {
+		names[c.Name] = c.Version
+	}
+	if names["acme-libc"] != "0.9.33.2" {
+		t.Errorf("the folder's component rule: components %v lack acme-libc 0.9.33.2", names)
+	}
+	if names["uclibc-from-folder"] != "0.9.33.2" {
+		t.Errorf("the folder's uclibc rule does not replace the embedded one: %v", names)
+	}
+	if _, ok := names["uclibc"]; ok {
+		t.Errorf("the embedded uclibc rule still ran beside the folder's: %v", names)
+	}
+	// the same scan without the folder: the embedded rules only
+	res, err = Run(context.Background(), fixture("rootfs.tar"), Options{SkipSBOM: true, SkipVulns: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names = map[string]string{}
+	for _, c := range res.Report.Components {
+		names[c.Name] = c.Version
+	}
+	if _, ok := names["acme-libc"]; ok || names["uclibc"] != "0.9.33.2" {
+		t.Errorf("without the folder: components %v, want the embedded uclibc and no acme-libc", names)
 	}
 }

@@ -168,7 +168,10 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 
 	stage("components")
 	t1 := time.Now()
-	fw, err := components.Catalog(ctx, target, nil)
+	// the component rules of the analyzers (a rule folder's
+	// components.yaml, given to the eol analyzer): the catalogue the eol
+	// analyzer built for this Target is reused, not built again
+	fw, err := components.Catalog(ctx, target, components.RulesOf(list))
 	if err != nil {
 		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "components", Error: err.Error()})
 	} else {

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -118,11 +120,10 @@ func (c *Collector) files(layers, paths []string) []analyzers.File {
 	seen := map[string]bool{}
 	if c.index == nil {
 		c.index = map[string]analyzers.File{}
-		for _, f := range c.t.Files() {
-			if f.Layer != nil {
-				c.index[f.Layer.Path+"\x00"+f.Path] = f
-			}
-		}
+		_ = c.t.Walk(context.Background(), analyzers.Selector{Match: inLayer}, func(f analyzers.File) error {
+			c.index[f.Layer.Path+"\x00"+f.Path] = f
+			return nil
+		})
 	}
 	for _, ls := range layers {
 		for i, p := range paths {
@@ -374,30 +375,39 @@ func (c *Collector) kernelModules() Names {
 		return *c.modules
 	}
 	n := Names{Set: map[string]bool{}}
-	for _, f := range c.t.Files() {
-		if strings.HasSuffix(f.Path, ".ko") {
-			n.Set[strings.ReplaceAll(strings.TrimSuffix(path.Base(f.Path), ".ko"), "-", "_")] = true
-		}
-	}
+	_ = c.t.Walk(context.Background(), analyzers.Selector{Match: kernelModule}, func(f analyzers.File) error {
+		n.Set[strings.ReplaceAll(strings.TrimSuffix(path.Base(f.Path), ".ko"), "-", "_")] = true
+		return nil
+	})
 	n.Source = fmt.Sprintf("%d kernel modules in the image", len(n.Set))
 	c.modules = &n
 	return n
 }
 
 func (c *Collector) moduleArch() []Arch {
-	for _, f := range c.t.Files() {
-		if strings.HasSuffix(f.Path, ".ko") {
-			b, err := c.t.ReadHead(f, 64)
-			if err != nil {
-				continue
-			}
-			if a, ok := elfArch(f.Path, b); ok {
-				return []Arch{a}
-			}
+	var out []Arch
+	_ = c.t.Walk(context.Background(), analyzers.Selector{Match: kernelModule}, func(f analyzers.File) error {
+		b, err := c.t.ReadHead(f, 64)
+		if err != nil {
+			return analyzers.Skip
 		}
-	}
-	return nil
+		if a, ok := elfArch(f.Path, b); ok {
+			out = []Arch{a}
+			return errFound
+		}
+		return nil
+	})
+	return out
 }
+
+// errFound stops a walk that found what it looked for.
+var errFound = errors.New("found")
+
+// inLayer selects files that belong to a layer.
+func inLayer(f analyzers.File) bool { return f.Layer != nil }
+
+// kernelModule selects kernel modules (*.ko).
+func kernelModule(f analyzers.File) bool { return strings.HasSuffix(f.Path, ".ko") }
 
 // imageArch are the distinct machines of the image's ELF files (one
 // example file each).
@@ -408,20 +418,14 @@ func (c *Collector) imageArch() []Arch {
 	c.archSet = true
 	seen := map[string]bool{}
 	n := 0
-	for _, f := range c.t.Files() {
-		if n >= maxImageELF {
-			break
-		}
-		if f.Size < 52 {
-			continue
-		}
+	_ = c.t.Walk(context.Background(), analyzers.Selector{MinSize: 52}, func(f analyzers.File) error {
 		b, err := c.t.ReadHead(f, 64)
 		if err != nil {
-			continue
+			return analyzers.Skip
 		}
 		a, ok := elfArch(f.Path, b)
 		if !ok {
-			continue
+			return analyzers.Skip
 		}
 		n++
 		k := a.Machine + a.Endian
@@ -429,7 +433,11 @@ func (c *Collector) imageArch() []Arch {
 			seen[k] = true
 			c.imgArch = append(c.imgArch, a)
 		}
-	}
+		if n >= maxImageELF {
+			return errFound
+		}
+		return nil
+	})
 	return c.imgArch
 }
 
@@ -450,23 +458,32 @@ func (c *Collector) kernelConfig(kernel []analyzers.File) (map[string]string, st
 			}
 		}
 	}
-	for _, f := range c.t.Files() {
-		base := path.Base(f.Path)
-		if base != "config.gz" && !strings.HasPrefix(f.Path, "/boot/config-") && !(strings.HasPrefix(f.Path, "/lib/modules/") && base == "config") {
-			continue
-		}
+	var (
+		cfg  map[string]string
+		from string
+	)
+	_ = c.t.Walk(context.Background(), analyzers.Selector{Match: configFile}, func(f analyzers.File) error {
 		b, err := c.t.ReadFile(f, maxConfig)
 		if err != nil {
-			continue
+			return analyzers.Skip
 		}
 		if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
 			b = gunzip(b)
 		}
 		if m := parseConfig(b); m != nil {
-			return m, f.Path
+			cfg, from = m, f.Path
+			return errFound
 		}
-	}
-	return nil, ""
+		return nil
+	})
+	return cfg, from
+}
+
+// configFile selects kernel configuration files: config.gz (a copy of
+// /proc/config.gz), /boot/config-*, /lib/modules/.../config.
+func configFile(f analyzers.File) bool {
+	base := path.Base(f.Path)
+	return base == "config.gz" || strings.HasPrefix(f.Path, "/boot/config-") || (strings.HasPrefix(f.Path, "/lib/modules/") && base == "config")
 }
 
 func gunzip(b []byte) []byte {

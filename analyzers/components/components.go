@@ -315,3 +315,24 @@ func splitNum(s string) (int, string) {
 }
 
 func isSep(r rune) bool { return r == '.' || r == '-' || r == '_' }
+
+// RulesUser is an analyzer that runs the component catalogue with its own
+// component rules (the eol analyzer, with a rule folder's components.yaml):
+// the scan's components stage asks it for them (RulesOf), so that the
+// catalogue is built once per Target, with the same rules, for both.
+type RulesUser interface {
+	ComponentRules() []*rules.Rule
+}
+
+// RulesOf returns the component rules of the first analyzer in list that
+// has its own (RulesUser); nil (the embedded rules) if none has.
+func RulesOf(list []analyzers.Analyzer) []*rules.Rule {
+	for _, a := range list {
+		if u, ok := a.(RulesUser); ok {
+			if rs := u.ComponentRules(); rs != nil {
+				return rs
+			}
+		}
+	}
+	return nil
+}

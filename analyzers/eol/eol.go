@@ -26,6 +26,7 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/components"
+	cmatch "github.com/fwaudit/fwaudit/analyzers/components/match"
 	"github.com/fwaudit/fwaudit/rules/builtin"
 	rules "github.com/fwaudit/fwaudit/rules/eol"
 )
@@ -287,7 +288,16 @@ type Analyzer struct {
 	// ScanDate is the date the scan is judged on (the scan's own date).
 	ScanDate time.Time
 	Policy   Policy
+	// Components are the component rules the catalogue runs (a rule
+	// folder's components.yaml merged into the embedded ones,
+	// analyzers/rulesets); nil means the embedded rules.
+	Components []*cmatch.Rule
 }
+
+// ComponentRules implements components.RulesUser: the scan's components
+// stage builds its catalogue with the same rules (one catalogue per
+// Target).
+func (a *Analyzer) ComponentRules() []*cmatch.Rule { return a.Components }
 
 // New returns the analyzer for a scan date and policy.
 func New(scanDate time.Time, policy Policy) *Analyzer {
@@ -303,7 +313,7 @@ func (*Analyzer) Examines() string { return "versioned components" }
 // Analyze implements analyzers.Analyzer. A component catalog error is
 // returned together with the findings for the components that were found.
 func (a *Analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers.Finding, error) {
-	comps, err := components.Catalog(ctx, t, nil)
+	comps, err := components.Catalog(ctx, t, a.Components)
 	for _, c := range comps {
 		if c.Name != "" && c.Version != "" {
 			t.ExaminedItem(Name, "versioned components", c.Name+" "+c.Version)

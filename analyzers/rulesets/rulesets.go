@@ -10,6 +10,9 @@
 //	services.yaml      exposed services (rules/services)
 //	transport.yaml     insecure communication settings (rules/transport)
 //	tokens.yaml        API tokens (rules/tokens)
+//	components.yaml    component identification (rules/components), run
+//	                   by the component catalogue for the SBOM, the
+//	                   scan's components and the eol analyzer
 //
 // A rule whose id an embedded rule of the same set has replaces it (in
 // place, so first-match-wins order is kept); any other rule is added. Any
@@ -29,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	cmpmatch "github.com/fwaudit/fwaudit/analyzers/components/match"
 	"github.com/fwaudit/fwaudit/analyzers/credentials"
 	"github.com/fwaudit/fwaudit/analyzers/credentials/detect"
 	"github.com/fwaudit/fwaudit/analyzers/services"
@@ -37,6 +41,7 @@ import (
 	tokmatch "github.com/fwaudit/fwaudit/analyzers/tokens/match"
 	"github.com/fwaudit/fwaudit/analyzers/transport"
 	"github.com/fwaudit/fwaudit/rules/builtin"
+	rulescmp "github.com/fwaudit/fwaudit/rules/components"
 	rulescred "github.com/fwaudit/fwaudit/rules/credentials"
 	"github.com/fwaudit/fwaudit/rules/schema"
 	rulessvc "github.com/fwaudit/fwaudit/rules/services"
@@ -48,7 +53,7 @@ import (
 const MaxFileSize = 4 << 20
 
 // Files are the file names a rule folder may hold.
-var Files = []string{"credentials.yaml", "programs.yaml", "services.yaml", "transport.yaml", "tokens.yaml"}
+var Files = []string{"credentials.yaml", "programs.yaml", "services.yaml", "transport.yaml", "tokens.yaml", "components.yaml"}
 
 // Sets are the compiled rule sets of the rule-file analyzers.
 type Sets struct {
@@ -57,6 +62,10 @@ type Sets struct {
 	Services    *svcmatch.Set
 	Transport   *svcmatch.Set
 	Tokens      *tokmatch.Set
+	// Components are the component identification rules (the component
+	// catalogue's; give them to the eol analyzer, whose rules the scan's
+	// components stage takes).
+	Components []*cmpmatch.Rule
 	// Dir is the user's folder ("" for the embedded rules only).
 	Dir string
 }
@@ -69,6 +78,7 @@ func Default() *Sets {
 		Services:    svcmatch.Services(),
 		Transport:   svcmatch.Transport(),
 		Tokens:      tokmatch.Default(),
+		Components:  cmpmatch.Default(),
 	}
 }
 
@@ -123,6 +133,12 @@ func Load(dir string) (*Sets, error) {
 	}
 	if s.Tokens, err = tokmatch.Parse(with(rulestok.YAML, "tokens.yaml")...); err != nil {
 		return nil, wrap("tokens.yaml", err)
+	}
+	s.Components = cmpmatch.Default()
+	if b, ok := user["components.yaml"]; ok {
+		if s.Components, err = cmpmatch.Parse(rulescmp.YAML, b); err != nil {
+			return nil, wrap("components.yaml", err)
+		}
 	}
 	if _, err := s.Registry(); err != nil {
 		return nil, err
@@ -187,6 +203,11 @@ func (s *Sets) Registry() (*schema.Registry, error) {
 		ids = append(ids, r.ID)
 	}
 	add("tokens", ids)
+	ids = nil
+	for _, r := range s.Components {
+		ids = append(ids, r.ID)
+	}
+	add("components", ids)
 	return &g, errors.Join(errs...)
 }
 

@@ -149,12 +149,14 @@ func TestRuleFolderErrors(t *testing.T) {
 		files map[string]string
 		want  string
 	}{
-		"unknown file":      {map[string]string{"service.yaml": "[]"}, `unknown rule file "service.yaml"`},
-		"id of another set": {map[string]string{"transport.yaml": strings.Replace(valid, "%s", "telnetd-shell", 1)}, `rule id "telnetd-shell"`},
-		"builtin id":        {map[string]string{"services.yaml": strings.Replace(valid, "%s", "default-password", 1)}, `rule id "default-password"`},
-		"misspelt field":    {map[string]string{"services.yaml": strings.Replace(strings.Replace(valid, "%s", "new-rule", 1), "fix: f", "advice: f", 1)}, "advice"},
-		"guideline 14":      {map[string]string{"services.yaml": strings.Replace(strings.Replace(valid, "%s", "new-rule", 1), "[6]", "[14]", 1)}, "guideline 14"},
-		"no severity":       {map[string]string{"services.yaml": strings.Replace(strings.Replace(valid, "%s", "new-rule", 1), "  severity: low\n", "", 1)}, "missing severity"},
+		"unknown file":                {map[string]string{"service.yaml": "[]"}, `unknown rule file "service.yaml"`},
+		"id of another set":           {map[string]string{"transport.yaml": strings.Replace(valid, "%s", "telnetd-shell", 1)}, `rule id "telnetd-shell"`},
+		"builtin id":                  {map[string]string{"services.yaml": strings.Replace(valid, "%s", "default-password", 1)}, `rule id "default-password"`},
+		"misspelt field":              {map[string]string{"services.yaml": strings.Replace(strings.Replace(valid, "%s", "new-rule", 1), "fix: f", "advice: f", 1)}, "advice"},
+		"guideline 14":                {map[string]string{"services.yaml": strings.Replace(strings.Replace(valid, "%s", "new-rule", 1), "[6]", "[14]", 1)}, "guideline 14"},
+		"no severity":                 {map[string]string{"services.yaml": strings.Replace(strings.Replace(valid, "%s", "new-rule", 1), "  severity: low\n", "", 1)}, "missing severity"},
+		"component misspelt":          {map[string]string{"components.yaml": "- {id: acme, name: acme, type: binary, files: ['*'], pattern: ['acme (\\d+)']}\n"}, "components.yaml"},
+		"component id of another set": {map[string]string{"components.yaml": "- {id: telnetd, name: acme, type: binary, files: ['*'], purl: 'pkg:generic/acme@{version}', patterns: ['acme v(\\d+\\.\\d+)'], examples: {true: [{text: 'acme v1.2 ', version: '1.2'}], false: ['acme']}}\n"}, `rule id "telnetd"`},
 	} {
 		_, err := rulesets.Load(writeRules(t, c.files))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -19,7 +19,9 @@ package match
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -138,11 +140,24 @@ func Default() []*Rule {
 	return r
 }
 
-// Parse reads and compiles rules in the components.yaml format.
-func Parse(data []byte) ([]*Rule, error) {
+// Parse reads and compiles rules in the components.yaml format. The first
+// file is the base (the embedded rules); each further file (a user's rule
+// folder, analyzers/rulesets) replaces the rule with the same id in place
+// or adds its rules at the end. Decoding is strict: an unknown key is an
+// error, so a misspelt field does not silently switch a pattern off.
+func Parse(files ...[]byte) ([]*Rule, error) {
 	var rules []*Rule
-	if err := yaml.Unmarshal(data, &rules); err != nil {
-		return nil, fmt.Errorf("components: %w", err)
+	for i, data := range files {
+		var rs []*Rule
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&rs); err != nil && !errors.Is(err, io.EOF) {
+			if i > 0 {
+				return nil, fmt.Errorf("components: override file %d: %w", i, err)
+			}
+			return nil, fmt.Errorf("components: %w", err)
+		}
+		rules = merge(rules, rs)
 	}
 	ids := map[string]bool{}
 	for i, r := range rules {
@@ -158,6 +173,31 @@ func Parse(data []byte) ([]*Rule, error) {
 		}
 	}
 	return rules, nil
+}
+
+// merge returns base with over's rules replacing those of the same id (in
+// place) or appended. An id twice in one file is kept twice, for Parse to
+// refuse.
+func merge(base, over []*Rule) []*Rule {
+	out := append([]*Rule(nil), base...)
+	at := map[string]int{}
+	for i, r := range out {
+		if r != nil {
+			at[r.ID] = i
+		}
+	}
+	inFile := map[string]bool{}
+	for _, r := range over {
+		if r != nil && r.ID != "" && !inFile[r.ID] {
+			inFile[r.ID] = true
+			if i, ok := at[r.ID]; ok {
+				out[i] = r
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func (r *Rule) compile() error {
