@@ -115,7 +115,7 @@ See docs/configuration.md.`,
 	f.BoolVar(&sf.noSBOM, "no-sbom", false, "skip the SBOM (syft) stage")
 	f.StringArrayVar(&sf.pwFiles, "passwords", nil, "extra default-password list (one per line, # comments), tried before the embedded one; repeatable")
 	f.BoolVar(&sf.pwOnly, "passwords-only", false, "use only the --passwords lists, not the embedded dictionary")
-	f.StringVar(&sf.rules, "rules", "", "folder of rule files (credentials.yaml, programs.yaml, services.yaml, transport.yaml, tokens.yaml) that add to or override the embedded rules")
+	f.StringVar(&sf.rules, "rules", "", "folder of rule files (credentials.yaml, programs.yaml, services.yaml, transport.yaml, tokens.yaml, components.yaml) that add to or override the embedded rules")
 	f.StringVar(&sf.date, "scan-date", "", "judge end-of-life and staleness as of this date (YYYY-MM-DD; default today), for reproducible reports")
 	f.IntVar(&sf.stale, "stale-years", 0, "a component released more than this many years before the scan date is stale (0 = the rules' default, 5; negative = off)")
 	f.StringVar(&sf.vulnDB, "vuln-db", "", "grype v6 vulnerability database to match against (default: one imported with fwaudit db import, else grype's own cache, else the embedded feed)")
