@@ -128,6 +128,11 @@ bench() {
 	done
 	echo "targets: extract/unsquashfs $(awk -v a="$e" -v b="$u" 'BEGIN{printf "%.2f", a/b}') (<= 1.50)," \
 		"scan/unsquashfs $(awk -v a="$s" -v b="$u" 'BEGIN{printf "%.2f", a/b}') (<= 2.00), rss column is the largest of the runs (<= 512 MB)"
+	# on a shared machine the wall ratios follow the load; the CPU ones less so
+	local uc
+	uc=$(median "$tmp/unsquashfs" 2)
+	echo "cpu ratios (user+sys): extract/unsquashfs $(awk -v a="$(median "$tmp/extract" 2)" -v b="$uc" 'BEGIN{printf "%.2f", a/b}')," \
+		"scan/unsquashfs $(awk -v a="$(median "$tmp/scan" 2)" -v b="$uc" 'BEGIN{printf "%.2f", a/b}'); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "$name $mb $u $e $s" >>"$tmp/summary"
 }
 case ${BENCH_ONLY:-} in
