@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -70,6 +71,9 @@ type engine struct {
 	seq     int
 	written int64
 	carve   *carveBudget // carving inside file-system members (carve.go)
+	// magics finds every format's magics in one pass (multimagic.go).
+	magics     *magicSet
+	magicsOnce sync.Once
 	// capped is set once MaxLayers was reached.
 	capped bool
 	// blobs maps the SHA-256 of every blob carved out of a container or
@@ -182,6 +186,15 @@ func (e *engine) newLayer(parent *Layer, f Format, source string, off int64) *La
 	return l
 }
 
+// maxCandidates bounds the candidates of one carving scan.
+const maxCandidates = 1_000_000
+
+// magicSet returns the one-pass matcher of the engine's formats' magics.
+func (e *engine) magicSet() *magicSet {
+	e.magicsOnce.Do(func() { e.magics = newMagicSet(e.formats) })
+	return e.magics
+}
+
 // scan finds every candidate chunk start in r by the formats' magics.
 func (e *engine) scan(ctx context.Context, r io.ReaderAt, size int64, anchored bool) []candidate {
 	maxOff, maxLen := 0, 0
@@ -221,6 +234,8 @@ func (e *engine) scan(ctx context.Context, r io.ReaderAt, size int64, anchored b
 			bufLen = size
 		}
 		buf := make([]byte, bufLen+overlap)
+		set := e.magicSet()
+		var hits [][]int
 		for base := int64(0); base < size; base += window {
 			if ctx.Err() != nil {
 				break
@@ -230,22 +245,19 @@ func (e *engine) scan(ctx context.Context, r io.ReaderAt, size int64, anchored b
 				break
 			}
 			win := buf[:n]
-			for _, f := range e.formats {
-				for _, m := range f.Magics() {
-					i := 0
-					for {
-						j := bytes.Index(win[i:], m.Bytes)
-						if j < 0 {
-							break
-						}
-						pos := i + j
-						if int64(pos) < window || base+window >= size {
-							add(base+int64(pos)-int64(m.Offset), f)
-						}
-						i = pos + 1
-						if len(out) > 1_000_000 {
-							break
-						}
+			// one pass finds every magic; the candidates are then added
+			// magic by magic, as a pass per magic added them
+			// (positions past 2*maxCandidates of one magic in one window
+			// are not kept: only a crafted file has them, and the bound
+			// below has long ended the scan then)
+			hits = set.find(win, 2*maxCandidates, hits)
+			for p, pat := range set.pats {
+				for _, pos := range hits[p] {
+					if int64(pos) < window || base+window >= size {
+						add(base+int64(pos)-int64(pat.m.Offset), pat.f)
+					}
+					if len(out) > maxCandidates {
+						break
 					}
 				}
 			}

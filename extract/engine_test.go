@@ -398,6 +398,7 @@ func BenchmarkFormats(b *testing.B) {
 			img := fixture(b, c.file)
 			st, _ := os.Stat(img)
 			b.SetBytes(st.Size())
+			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				res, err := Extract(context.Background(), img, filepath.Join(b.TempDir(), "w"), Options{})
 				if err != nil {

@@ -470,6 +470,7 @@ func benchSquashfs(b *testing.B, file string, off int64) {
 		b.Skip(err)
 	}
 	b.SetBytes(fi.Size() - off)
+	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		w, _, err := sqfsUnpack(b, file, off, -1)
 		if err != nil {

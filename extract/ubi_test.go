@@ -239,6 +239,7 @@ func FuzzUBIFS(f *testing.F) {
 
 func fwBench(b *testing.B, f Format, data []byte) {
 	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		w, err := NewWriter(filepath.Join(b.TempDir(), "out"), DefaultLimits(), int64(len(data)))
 		if err != nil {

@@ -143,6 +143,50 @@ type Writer struct {
 	// dirs caches folders known to be real directories. A directory is
 	// never removed or replaced once created, so the cache stays true.
 	dirs sync.Map
+	// handles holds open roots on folders of dirs (at most maxDirHandles),
+	// so that an entry is created by one call relative to its folder
+	// instead of a walk from the root through every component.
+	handles  sync.Map // folder -> *os.Root
+	nhandles atomic.Int64
+}
+
+// maxDirHandles bounds the folders a Writer keeps open; entries of other
+// folders are created by path from the root, as before.
+const maxDirHandles = 512
+
+// at returns a root to create the entry rel in and the name to use there:
+// an open handle on rel's folder and rel's last component when the folder
+// is a verified real directory (in dirs: never replaced once created, so
+// the handle stays true), else the layer's root and rel itself. Either way
+// the name is resolved inside the layer's root, and the caller passes
+// O_NOFOLLOW or checks with Lstat as before.
+func (w *Writer) at(rel string) (*os.Root, string) {
+	i := strings.LastIndexByte(rel, '/')
+	if i < 0 {
+		return w.root, rel
+	}
+	dir, base := rel[:i], rel[i+1:]
+	if h, ok := w.handles.Load(dir); ok {
+		return h.(*os.Root), base
+	}
+	if _, ok := w.dirs.Load(dir); !ok {
+		return w.root, rel
+	}
+	if w.nhandles.Add(1) > maxDirHandles {
+		w.nhandles.Add(-1)
+		return w.root, rel
+	}
+	h, err := w.root.OpenRoot(dir)
+	if err != nil {
+		w.nhandles.Add(-1)
+		return w.root, rel
+	}
+	if prev, loaded := w.handles.LoadOrStore(dir, h); loaded {
+		h.Close()
+		w.nhandles.Add(-1)
+		return prev.(*os.Root), base
+	}
+	return h, base
 }
 
 // NewWriter creates the folder dir and a Writer rooted at it, with its own
@@ -174,8 +218,16 @@ func newWriter(dir string, b *budget, l Limits, inputSize int64) (*Writer, error
 // Dir is the folder the Writer writes into.
 func (w *Writer) Dir() string { return w.dir }
 
-// Close releases the root handle.
-func (w *Writer) Close() error { return w.root.Close() }
+// Close releases the root handle and the folder handles.
+func (w *Writer) Close() error {
+	w.handles.Range(func(k, v any) bool {
+		v.(*os.Root).Close()
+		w.handles.Delete(k)
+		return true
+	})
+	w.nhandles.Store(0)
+	return w.root.Close()
+}
 
 // Written is the number of bytes of file content written so far.
 func (w *Writer) Written() int64 { return w.written.Load() }
@@ -331,7 +383,8 @@ func (w *Writer) ensureParents(orig, rel string) error {
 		if _, ok := w.dirs.Load(cur); ok {
 			continue
 		}
-		fi, err := w.root.Lstat(cur)
+		r, name := w.at(cur)
+		fi, err := r.Lstat(name)
 		switch {
 		case err == nil && fi.Mode()&fs.ModeSymlink != 0:
 			w.Anomaly(AnomalySymlinkWrite, orig, "parent "+cur+" is a symlink; refusing to write through it")
@@ -343,11 +396,11 @@ func (w *Writer) ensureParents(orig, rel string) error {
 			w.Anomaly(AnomalyConflict, orig, "parent "+cur+" is not a directory")
 			return ErrRefused
 		case errors.Is(err, fs.ErrNotExist):
-			if err := w.root.Mkdir(cur, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			if err := r.Mkdir(name, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
 			// re-check: a concurrent writer may have put something else there
-			if fi, err := w.root.Lstat(cur); err != nil || !fi.IsDir() {
+			if fi, err := r.Lstat(name); err != nil || !fi.IsDir() {
 				w.Anomaly(AnomalyConflict, orig, "parent "+cur+" is not a directory")
 				return ErrRefused
 			}
@@ -374,18 +427,26 @@ func (w *Writer) Mkdir(name string, mode fs.FileMode) error {
 	if err := w.ensureParents(name, rel); err != nil {
 		return err
 	}
-	fi, err := w.root.Lstat(rel)
-	switch {
-	case err == nil && fi.IsDir():
-	case err == nil && fi.Mode()&fs.ModeSymlink != 0:
-		w.Anomaly(AnomalySymlinkWrite, name, "directory name is an existing symlink")
-		return ErrRefused
-	case err == nil:
-		w.Anomaly(AnomalyConflict, name, "a file of that name exists")
-		return ErrRefused
-	default:
-		if err := w.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
+	r, base := w.at(rel)
+	// create first, look only when something is there already
+	if err := r.Mkdir(base, 0o755); err == nil {
+		w.dirs.Store(rel, true)
+	} else if !errors.Is(err, fs.ErrExist) {
+		return err
+	} else {
+		fi, err := r.Lstat(base)
+		switch {
+		case err == nil && fi.IsDir():
+			w.dirs.Store(rel, true)
+		case err == nil && fi.Mode()&fs.ModeSymlink != 0:
+			w.Anomaly(AnomalySymlinkWrite, name, "directory name is an existing symlink")
+			return ErrRefused
+		case err == nil:
+			w.Anomaly(AnomalyConflict, name, "a file of that name exists")
+			return ErrRefused
+		default:
+			// removed in between (a duplicate file being replaced): as
+			// before, a failed look is not a refusal
 		}
 	}
 	w.mu.Lock()
@@ -412,27 +473,34 @@ func (w *Writer) Create(name string, mode fs.FileMode) (io.WriteCloser, error) {
 	if err := w.ensureParents(name, rel); err != nil {
 		return nil, err
 	}
-	if fi, err := w.root.Lstat(rel); err == nil {
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			w.Anomaly(AnomalySymlinkWrite, name, "file name is an existing symlink; refusing to write through it")
-			return nil, ErrRefused
-		case fi.IsDir():
-			w.Anomaly(AnomalyConflict, name, "a directory of that name exists")
-			return nil, ErrRefused
-		default:
-			w.Anomaly(AnomalyDuplicateName, name, "entry appears twice; the later one wins")
-			if err := w.root.Remove(rel); err != nil {
-				return nil, err
-			}
-			w.files.Add(-1)
-		}
-	}
 	perm := fs.FileMode(0o644)
 	if mode&0o111 != 0 {
 		perm = 0o755
 	}
-	f, err := w.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL | syscall.O_NOFOLLOW
+	r, base := w.at(rel)
+	// O_EXCL: nothing of that name is opened, a symlink included; only
+	// when something is there already is it looked at
+	f, err := r.OpenFile(base, flags, perm)
+	if errors.Is(err, fs.ErrExist) {
+		if fi, lerr := r.Lstat(base); lerr == nil {
+			switch {
+			case fi.Mode()&fs.ModeSymlink != 0:
+				w.Anomaly(AnomalySymlinkWrite, name, "file name is an existing symlink; refusing to write through it")
+				return nil, ErrRefused
+			case fi.IsDir():
+				w.Anomaly(AnomalyConflict, name, "a directory of that name exists")
+				return nil, ErrRefused
+			default:
+				w.Anomaly(AnomalyDuplicateName, name, "entry appears twice; the later one wins")
+				if err := r.Remove(base); err != nil {
+					return nil, err
+				}
+				w.files.Add(-1)
+			}
+		}
+		f, err = r.OpenFile(base, flags, perm)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -478,21 +546,27 @@ func (w *Writer) Symlink(name, target string) error {
 	if err := w.ensureParents(name, rel); err != nil {
 		return err
 	}
-	if fi, err := w.root.Lstat(rel); err == nil {
-		if fi.IsDir() {
-			w.Anomaly(AnomalyConflict, name, "a directory of that name exists")
-			return ErrRefused
+	r, base := w.at(rel)
+	// create first, look only when something is there already
+	err = r.Symlink(target, base)
+	if errors.Is(err, fs.ErrExist) {
+		if fi, lerr := r.Lstat(base); lerr == nil {
+			if fi.IsDir() {
+				w.Anomaly(AnomalyConflict, name, "a directory of that name exists")
+				return ErrRefused
+			}
+			w.Anomaly(AnomalyDuplicateName, name, "entry appears twice; the later one wins")
+			if err := r.Remove(base); err != nil {
+				return err
+			}
 		}
-		w.Anomaly(AnomalyDuplicateName, name, "entry appears twice; the later one wins")
-		if err := w.root.Remove(rel); err != nil {
-			return err
-		}
+		err = r.Symlink(target, base)
 	}
 	w.mu.Lock()
 	w.links = append(w.links, Link{Path: rel, Target: target})
 	w.modes[rel] = fs.ModeSymlink | 0o777
 	w.mu.Unlock()
-	return w.root.Symlink(target, rel)
+	return err
 }
 
 // Link records a hard link to an earlier entry of the same archive. The

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/fwaudit/fwaudit/analyzers"
-	"github.com/fwaudit/fwaudit/analyzers/components"
 	"github.com/fwaudit/fwaudit/baseline"
 	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/extract"
@@ -161,26 +160,36 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	if list == nil {
 		list = Default()
 	}
+	// The tree is complete after extraction: the component catalogue and
+	// the SBOM (syft) are built while the analyzers run. Their results
+	// are joined below in the order they had when the stages ran one
+	// after another, so the report is the same.
+	t1 := time.Now()
+	sb := make(chan sbomStage, 1)
+	// the component rules of the analyzers (a rule folder's
+	// components.yaml, given to the eol analyzer): the catalogue the eol
+	// analyzer builds for this Target is shared, not built twice
+	go func() { sb <- runSBOMStage(ctx, image, res, target, componentRules(list), !opt.SkipSBOM) }()
 	out := analyzers.Run(ctx, target, list, opt.Jobs)
 	findings := append(out.Findings, LayerFindings(res.Layers)...)
 	analyzers.SortFindings(findings)
 	analyzeDur := time.Since(t0)
 
-	stage("components")
-	t1 := time.Now()
-	// the component rules of the analyzers (a rule folder's
-	// components.yaml, given to the eol analyzer): the catalogue the eol
-	// analyzer built for this Target is reused, not built again
-	fw, err := components.Catalog(ctx, target, components.RulesOf(list))
-	if err != nil {
-		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "components", Error: err.Error()})
+	var st sbomStage
+	select {
+	case st = <-sb:
+	default:
+		stage("components, sbom") // the analyzers are done, these are not
+		st = <-sb
+	}
+	if st.catalogErr != nil {
+		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "components", Error: st.catalogErr.Error()})
 	} else {
 		out.Ran = append(out.Ran, "components")
 	}
-	stage("sbom")
-	comps, sboms, merged, err := BuildSBOM(ctx, image, res, fw, !opt.SkipSBOM)
-	if err != nil {
-		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "sbom", Error: err.Error()})
+	comps, sboms, merged := st.comps, st.sboms, st.merged
+	if st.sbomErr != nil {
+		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "sbom", Error: st.sbomErr.Error()})
 	}
 	applyEOL(comps, findings)
 	var dbInfo *report.VulnDB

@@ -159,6 +159,7 @@ func benchDecode(b *testing.B, codec string, src []byte, n int) {
 	c, _ := Get(codec)
 	buf := make([]byte, 0, n)
 	b.SetBytes(int64(n))
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out, err := c.Block(buf, src, n)
