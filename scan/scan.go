@@ -166,10 +166,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	// after another, so the report is the same.
 	t1 := time.Now()
 	sb := make(chan sbomStage, 1)
-	// the component rules of the analyzers (a rule folder's
-	// components.yaml, given to the eol analyzer): the catalogue the eol
-	// analyzer builds for this Target is shared, not built twice
-	go func() { sb <- runSBOMStage(ctx, image, res, target, componentRules(list), !opt.SkipSBOM) }()
+	go func() { sb <- runSBOMStage(ctx, image, res, target, list, !opt.SkipSBOM) }()
 	out := analyzers.Run(ctx, target, list, opt.Jobs)
 	findings := append(out.Findings, LayerFindings(res.Layers)...)
 	analyzers.SortFindings(findings)

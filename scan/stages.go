@@ -7,7 +7,6 @@ import (
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/analyzers/components"
-	"github.com/fwaudit/fwaudit/analyzers/components/match"
 	"github.com/fwaudit/fwaudit/extract"
 	"github.com/fwaudit/fwaudit/report"
 )
@@ -23,17 +22,14 @@ type sbomStage struct {
 
 // runSBOMStage builds the component catalogue and the SBOMs of the
 // extracted tree (it runs while the analyzers do).
-func runSBOMStage(ctx context.Context, image string, res *extract.Result, target *analyzers.Target, rs []*match.Rule, withSyft bool) sbomStage {
+func runSBOMStage(ctx context.Context, image string, res *extract.Result, target *analyzers.Target, list []analyzers.Analyzer, withSyft bool) sbomStage {
 	var st sbomStage
-	fw, err := components.Catalog(ctx, target, rs)
+	// the component rules the analyzers were given (a rule folder's
+	// components.yaml, carried by the eol analyzer): the catalogue the eol
+	// analyzer builds for this Target is shared, not built twice
+	fw, err := components.Catalog(ctx, target, components.RulesOf(list))
 	st.catalogErr = err
 	st.comps, st.sboms, st.merged, st.sbomErr = BuildSBOM(ctx, image, res, fw, withSyft)
 	return st
 }
 
-// componentRules are the component rules the analyzers were given (a rule
-// folder's components.yaml, carried by the eol analyzer), nil for the
-// embedded ones.
-func componentRules(list []analyzers.Analyzer) []*match.Rule {
-	return components.RulesOf(list)
-}
