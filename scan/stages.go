@@ -32,4 +32,3 @@ func runSBOMStage(ctx context.Context, image string, res *extract.Result, target
 	st.comps, st.sboms, st.merged, st.sbomErr = BuildSBOM(ctx, image, res, fw, withSyft)
 	return st
 }
-
