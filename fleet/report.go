@@ -329,6 +329,7 @@ func (s *Store) WriteReport(ctx context.Context, out string) (*Fleet, error) {
 	if err := enc.Encode(fl); err != nil {
 		return nil, err
 	}
+	js = *bytes.NewBuffer(report.EscapeInvisibleJSON(js.Bytes()))
 	var cb bytes.Buffer
 	if err := WriteCSV(&cb, fl); err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -81,8 +83,45 @@ func WriteJSON(w io.Writer, r *Report) error {
 	if err := enc.Encode(n); err != nil {
 		return err
 	}
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(EscapeInvisibleJSON(buf.Bytes()))
 	return err
+}
+
+// EscapeInvisibleJSON rewrites every character of encoded JSON that a
+// terminal or editor would not show as itself (bidi overrides such as
+// U+202E, zero-width and other format characters, C1 controls) as a \uXXXX
+// escape (a UTF-16 surrogate pair above U+FFFF). Such characters can only
+// stand inside JSON strings, so the document decodes to exactly the same
+// values; it just cannot reorder or hide text when someone reads it.
+func EscapeInvisibleJSON(b []byte) []byte {
+	clean := true
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r >= 0x80 && !visible(r) {
+			clean = false
+			break
+		}
+		i += n
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+64)
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r >= 0x80 && !visible(r) {
+			if r > 0xffff {
+				r1, r2 := utf16.EncodeRune(r)
+				out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			} else {
+				out = fmt.Appendf(out, `\u%04x`, r)
+			}
+		} else {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return out
 }
 
 // normalized returns a shallow copy of r with nil lists and maps replaced by

@@ -468,3 +468,31 @@ func TestDocsDescribeSchema(t *testing.T) {
 		}
 	}
 }
+
+// report.json keeps hostile text exactly (it decodes to the same value)
+// but never carries a character that reorders or hides text when read: a
+// bidi override, a zero-width character or a C1 control is a \u escape.
+func TestJSONEscapesInvisible(t *testing.T) {
+	r := complianceFixture()
+	hostile := "rtl\u202eoverride zw\u200bsp c1\u009b tag\U000E0041 ünï ✓"
+	r.Findings[0].Evidence = hostile
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"\u202e", "\u200b", "\u009b", "\U000E0041"} {
+		if strings.Contains(b.String(), c) {
+			t.Errorf("report.json carries %q raw", c)
+		}
+	}
+	if !strings.Contains(b.String(), `rtl\u202eoverride`) || !strings.Contains(b.String(), `\udb40\udc41`) || !strings.Contains(b.String(), "ünï ✓") {
+		t.Errorf("escapes missing or visible text escaped: %s", b.String())
+	}
+	var back Report
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Findings[0].Evidence != hostile {
+		t.Errorf("decoded evidence %q, want %q", back.Findings[0].Evidence, hostile)
+	}
+}

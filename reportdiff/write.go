@@ -1,12 +1,15 @@
 package reportdiff
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"unicode"
+
+	"github.com/fwaudit/fwaudit/report"
 )
 
 // Formats are the output formats Write accepts.
@@ -27,9 +30,14 @@ func Write(w io.Writer, d *Diff, format string) error {
 
 // WriteJSON writes the diff as indented JSON (schema fwaudit.diff/v1).
 func WriteJSON(w io.Writer, d *Diff) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(d)
+	if err := enc.Encode(d); err != nil {
+		return err
+	}
+	_, err := w.Write(report.EscapeInvisibleJSON(b.Bytes()))
+	return err
 }
 
 // clean makes untrusted text (paths and evidence from the firmware) one

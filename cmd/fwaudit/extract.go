@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fwaudit/fwaudit/extract"
+	"github.com/fwaudit/fwaudit/report"
 )
 
 func newExtractCmd() *cobra.Command {
@@ -53,7 +54,7 @@ Nothing is ever written outside DIR, and fwaudit never needs root.`,
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(out, "layers.json"), append(b, '\n'), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(out, "layers.json"), append(report.EscapeInvisibleJSON(b), '\n'), 0o644); err != nil {
 				return err
 			}
 			if !quiet {
