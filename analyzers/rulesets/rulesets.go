@@ -173,42 +173,23 @@ func (s *Sets) Registry() (*schema.Registry, error) {
 			errs = append(errs, err)
 		}
 	}
-	var ids []string
-	for _, d := range builtin.Default().Rules {
-		ids = append(ids, d.ID)
-	}
-	add("rules/builtin", ids)
-	ids = nil
-	for _, r := range s.Credentials {
-		ids = append(ids, r.ID)
-	}
-	add("credentials", ids)
-	ids = nil
-	for _, r := range s.Programs {
-		ids = append(ids, r.ID)
-	}
-	add("programs", ids)
-	ids = nil
-	for _, r := range s.Services.Rules {
-		ids = append(ids, r.ID)
-	}
-	add("services", ids)
-	ids = nil
-	for _, r := range s.Transport.Rules {
-		ids = append(ids, r.ID)
-	}
-	add("transport", ids)
-	ids = nil
-	for _, r := range s.Tokens.Rules {
-		ids = append(ids, r.ID)
-	}
-	add("tokens", ids)
-	ids = nil
-	for _, r := range s.Components {
-		ids = append(ids, r.ID)
-	}
-	add("components", ids)
+	add("rules/builtin", idsOf(builtin.Default().Rules, func(d *builtin.Doc) string { return d.ID }))
+	add("credentials", idsOf(s.Credentials, func(r *detect.Rule) string { return r.ID }))
+	add("programs", idsOf(s.Programs, func(r *detect.ProgramRule) string { return r.ID }))
+	add("services", idsOf(s.Services.Rules, func(r *svcmatch.Rule) string { return r.ID }))
+	add("transport", idsOf(s.Transport.Rules, func(r *svcmatch.Rule) string { return r.ID }))
+	add("tokens", idsOf(s.Tokens.Rules, func(r *tokmatch.Rule) string { return r.ID }))
+	add("components", idsOf(s.Components, func(r *cmpmatch.Rule) string { return r.ID }))
 	return &g, errors.Join(errs...)
+}
+
+// idsOf lists the ids of a rule set.
+func idsOf[T any](rules []T, id func(T) string) []string {
+	ids := make([]string, 0, len(rules))
+	for _, r := range rules {
+		ids = append(ids, id(r))
+	}
+	return ids
 }
 
 // Options are what Analyzers needs besides the rule sets.
