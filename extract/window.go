@@ -16,23 +16,6 @@ import (
 // finds the declared size; clampWindow rewrites it down to
 // compress.DictLimit in a view of the stream and records an anomaly.
 
-// patchedReaderAt is r with the bytes at off replaced by b.
-type patchedReaderAt struct {
-	r   io.ReaderAt
-	off int64
-	b   []byte
-}
-
-func (p patchedReaderAt) ReadAt(buf []byte, off int64) (int, error) {
-	n, err := p.r.ReadAt(buf, off)
-	for i := range p.b {
-		if at := p.off + int64(i) - off; at >= 0 && at < int64(n) {
-			buf[at] = p.b[i]
-		}
-	}
-	return n, err
-}
-
 // windowAnomaly records that a declared window was clamped.
 func windowAnomaly(w *Writer, format string, declared uint64) {
 	w.Anomaly(AnomalyLimit, "", "the "+format+" stream declares a window/dictionary of "+humanBytes(declared)+
@@ -82,5 +65,5 @@ func clampWindow(codec string, r io.ReaderAt, size int64, w *Writer) io.ReaderAt
 		label = c.Name
 	}
 	windowAnomaly(w, label, declared)
-	return patchedReaderAt{r, off, patch}
+	return compress.Patched(r, off, patch)
 }

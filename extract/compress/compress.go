@@ -196,3 +196,25 @@ func streamBlock(s Stream) Block {
 		return readAllLimited(dst, zr, maxOut)
 	}
 }
+
+// Patched is r with the bytes at off replaced by b: the view of a stream
+// whose declared window a codec's Window function lowered.
+func Patched(r io.ReaderAt, off int64, b []byte) io.ReaderAt {
+	return patchedReaderAt{r, off, b}
+}
+
+type patchedReaderAt struct {
+	r   io.ReaderAt
+	off int64
+	b   []byte
+}
+
+func (p patchedReaderAt) ReadAt(buf []byte, off int64) (int, error) {
+	n, err := p.r.ReadAt(buf, off)
+	for i := range p.b {
+		if at := p.off + int64(i) - off; at >= 0 && at < int64(n) {
+			buf[at] = p.b[i]
+		}
+	}
+	return n, err
+}

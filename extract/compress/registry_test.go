@@ -124,23 +124,6 @@ func (x xorReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// patched is r with b written at off.
-type patched struct {
-	r   io.ReaderAt
-	off int64
-	b   []byte
-}
-
-func (p patched) ReadAt(buf []byte, off int64) (int, error) {
-	n, err := p.r.ReadAt(buf, off)
-	for i := range p.b {
-		if at := p.off + int64(i) - off; at >= 0 && at < int64(n) {
-			buf[at] = p.b[i]
-		}
-	}
-	return n, err
-}
-
 // Each codec's Window finds the oversized window the real tools declared
 // (zstd --long=31, xz and lzma with a 1 GiB dictionary; testdata/hostile)
 // and its patch brings it down to DictLimit, after which the stream
@@ -163,7 +146,7 @@ func TestWindowBounds(t *testing.T) {
 			t.Errorf("%s: Window = %v, declared %d; want an oversized window found", codec, ok, declared)
 			continue
 		}
-		p := patched{r, off, patch}
+		p := Patched(r, off, patch)
 		if _, _, _, again := c.Window(p, int64(len(b))); again {
 			t.Errorf("%s: the patched stream still declares more than DictLimit", codec)
 		}
