@@ -587,31 +587,6 @@ func FuzzTar(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzArch(t, tarFormat{}, fuzzInput(data, img)) })
 }
 
-// archFuzz unpacks data and checks the invariants every parser keeps.
-func archFuzz(t *testing.T, f Format, data []byte, l Limits) {
-	if !f.Identify(readHeader(bytes.NewReader(data), 0, int64(len(data)), HeaderSize)) {
-		return
-	}
-	base := t.TempDir()
-	dir := filepath.Join(base, "a", "out")
-	w, err := NewWriter(dir, l, int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	n, _ := f.Unpack(context.Background(), bytes.NewReader(data), int64(len(data)), w)
-	if n < 0 || n > int64(len(data)) {
-		t.Fatalf("consumed %d of %d", n, len(data))
-	}
-	if b, _ := f.Bound(bytes.NewReader(data), int64(len(data))); b > int64(len(data)) {
-		t.Fatalf("bound %d of %d", b, len(data))
-	}
-	if w.Written() > l.MaxTotalBytes {
-		t.Fatalf("wrote %d", w.Written())
-	}
-	archOnlyUnder(t, base, dir)
-}
-
 func BenchmarkTar(b *testing.B) {
 	data := archRead(b, archFixture(b, "rootfs.tar"))
 	f := tarFormat{}
