@@ -30,8 +30,10 @@ import (
 )
 
 // SchemaVersion is the version of fwaudit's own tables this build reads
-// and writes. A store of another version is refused.
-const SchemaVersion = 1
+// and writes. A store of another version is refused. Version 2: stored
+// reports carry the compliance judgement's inputs (compliance.threshold,
+// compliance.hints), which fleet report re-judges shared secrets with.
+const SchemaVersion = 2
 
 // DefaultStore is the store used without --store.
 const DefaultStore = "sqlite:fleet.db"
@@ -221,9 +223,9 @@ func (s *Store) migrateRiver(ctx context.Context) error {
 	return err
 }
 
-// schemaV1 is fwaudit's own tables, version 1 (portable SQL: SQLite and
+// schemaTables are fwaudit's own tables (portable SQL: SQLite and
 // PostgreSQL).
-var schemaV1 = []string{
+var schemaTables = []string{
 	`CREATE TABLE fwaudit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 	`CREATE TABLE fleet_images (
 		sha256 TEXT PRIMARY KEY,
@@ -283,7 +285,7 @@ func (s *Store) createSchema(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	for _, st := range schemaV1 {
+	for _, st := range schemaTables {
 		if _, err := tx.ExecContext(ctx, st); err != nil {
 			return fmt.Errorf("%v: %s", err, strings.Fields(st)[:3])
 		}

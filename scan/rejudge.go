@@ -2,7 +2,6 @@ package scan
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/fwaudit/fwaudit/analyzers"
 	"github.com/fwaudit/fwaudit/compliance"
@@ -47,9 +46,7 @@ func JudgeInput(rep *report.Report, hints map[string][]string, threshold analyze
 // under disabled, as the scan would have; one whose ID the report already
 // holds (in findings or accepted by its baseline) is not added twice. The
 // report's baseline file is not at hand, so an added finding is never
-// accepted by it. A report without a recorded judgement (written before
-// reports carried compliance.hints) is judged with the hints its items
-// list.
+// accepted by it.
 func Rejudge(rep *report.Report, extra []analyzers.Finding) error {
 	if rep == nil {
 		return errors.New("rejudge: no report")
@@ -84,9 +81,6 @@ func Rejudge(rep *report.Report, extra []analyzers.Finding) error {
 	if c := rep.Compliance; c != nil {
 		thr = c.Threshold
 		hints = c.Hints
-		if hints == nil {
-			hints = itemHints(c)
-		}
 	}
 	verdicts := compliance.Evaluate(JudgeInput(rep, hints, thr), nil)
 	rep.Compliance = &verdicts
@@ -95,27 +89,4 @@ func Rejudge(rep *report.Report, extra []analyzers.Finding) error {
 		rep.Stats.FindingCount[string(f.Severity)]++
 	}
 	return nil
-}
-
-// itemHints recovers the hints of a report written before compliance.hints
-// was recorded, from the "hint-id: path" lines of its items.
-func itemHints(c *compliance.Result) map[string][]string {
-	var out map[string][]string
-	seen := map[string]bool{}
-	for _, fw := range c.Order {
-		for _, it := range c.Frameworks[fw] {
-			for _, h := range it.Hints {
-				id, p, ok := strings.Cut(h, ": ")
-				if !ok || seen[h] {
-					continue
-				}
-				seen[h] = true
-				if out == nil {
-					out = map[string][]string{}
-				}
-				out[id] = append(out[id], p)
-			}
-		}
-	}
-	return out
 }

@@ -120,31 +120,3 @@ func TestRejudgeIsTheScansJudgement(t *testing.T) {
 		t.Errorf("disabled rule: %d findings, %d dropped, guideline 4 %s", len(r.Findings), r.Disabled.Findings, item(r, "cop", "4").Verdict)
 	}
 }
-
-// TestRejudgeOlderReport: a report written before compliance.hints was
-// recorded keeps the hints its items list when judged again.
-func TestRejudgeOlderReport(t *testing.T) {
-	r := rejudgeReport(t)
-	var before []string
-	for _, fw := range r.Compliance.Order {
-		for _, it := range r.Compliance.Frameworks[fw] {
-			before = append(before, it.Hints...)
-		}
-	}
-	if len(before) == 0 {
-		t.Fatal("no item lists the security.txt hint")
-	}
-	r.Compliance.Hints = nil
-	if err := Rejudge(r, nil); err != nil {
-		t.Fatal(err)
-	}
-	var after []string
-	for _, fw := range r.Compliance.Order {
-		for _, it := range r.Compliance.Frameworks[fw] {
-			after = append(after, it.Hints...)
-		}
-	}
-	if !slices.Equal(before, after) || len(r.Compliance.Hints["security-txt"]) != 1 {
-		t.Errorf("hints %v, want %v", after, before)
-	}
-}
