@@ -23,7 +23,7 @@ type Selector struct {
 	MinSize, MaxSize int64
 	// Globs select by the path inside the image ("etc/**/*.conf"; a glob
 	// without "/" matches the base name: "shadow", "*.pem"), with the
-	// syntax of rule files (rules/glob). Empty: every path.
+	// syntax of rule files (internal/glob). Empty: every path.
 	Globs []string
 	// Match is any other test on the file (a rule set's path selection,
 	// its mode); nil accepts every file.
