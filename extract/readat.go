@@ -1,20 +1,16 @@
 package extract
 
-import "io"
+import (
+	"io"
+
+	"github.com/fwaudit/fwaudit/extract/compress"
+)
 
 // Reading and sizing helpers every format uses.
 
-// readHeader reads up to n bytes at off.
+// readHeader reads up to n bytes at off (compress.ReadHeader).
 func readHeader(r io.ReaderAt, off, size int64, n int) []byte {
-	if size-off < int64(n) {
-		n = int(size - off)
-	}
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, n)
-	m, _ := r.ReadAt(buf, off)
-	return buf[:m]
+	return compress.ReadHeader(r, off, size, n)
 }
 
 // readAtMost reads up to n bytes at off (fewer at the end of r).

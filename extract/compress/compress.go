@@ -218,3 +218,17 @@ func (p patchedReaderAt) ReadAt(buf []byte, off int64) (int, error) {
 	}
 	return n, err
 }
+
+// ReadHeader reads up to n bytes at off of r, which holds size bytes
+// (fewer at the end, none past it).
+func ReadHeader(r io.ReaderAt, off, size int64, n int) []byte {
+	if size-off < int64(n) {
+		n = int(size - off)
+	}
+	if n <= 0 {
+		return nil
+	}
+	buf := make([]byte, n)
+	m, _ := r.ReadAt(buf, off)
+	return buf[:m]
+}

@@ -82,7 +82,7 @@ func LZMAHeaderOK(h []byte) bool {
 // lzmaWindow lowers an LZMA-alone header's dictionary size to DictLimit
 // when it declares more.
 func lzmaWindow(r io.ReaderAt, size int64) (int64, []byte, uint64, bool) {
-	h := readAt(r, 0, size, 5)
+	h := ReadHeader(r, 0, size, 5)
 	if len(h) < 5 {
 		return 0, nil, 0, false
 	}

@@ -62,12 +62,12 @@ func XZMagic() []byte { return bytes.Clone(xzMagic) }
 // Later blocks are left alone.
 func xzWindow(r io.ReaderAt, size int64) (int64, []byte, uint64, bool) {
 	const at = 12 // block header after the stream header
-	b0 := readAt(r, at, size, 1)
+	b0 := ReadHeader(r, at, size, 1)
 	if len(b0) < 1 || b0[0] == 0 {
 		return 0, nil, 0, false
 	}
 	hlen := (int(b0[0]) + 1) * 4
-	hdr := readAt(r, at, size, hlen)
+	hdr := ReadHeader(r, at, size, hlen)
 	if len(hdr) < hlen || crc32.ChecksumIEEE(hdr[:hlen-4]) != binary.LittleEndian.Uint32(hdr[hlen-4:]) {
 		return 0, nil, 0, false
 	}

@@ -56,7 +56,7 @@ func zstdBlockDecoder() (*zstd.Decoder, error) {
 // zstdWindow lowers the first frame's window descriptor to DictLimit when
 // it declares more.
 func zstdWindow(r io.ReaderAt, size int64) (int64, []byte, uint64, bool) {
-	h := readAt(r, 0, size, 6)
+	h := ReadHeader(r, 0, size, 6)
 	if len(h) < 6 || h[4]&0x20 != 0 { // single segment: no window descriptor
 		return 0, nil, 0, false
 	}
@@ -71,17 +71,4 @@ func zstdWindow(r io.ReaderAt, size int64) (int64, []byte, uint64, bool) {
 		limitLog++
 	}
 	return 5, []byte{byte((limitLog - 10) << 3)}, declared, true
-}
-
-// readAt reads up to n bytes at off of r, which holds size bytes.
-func readAt(r io.ReaderAt, off, size int64, n int) []byte {
-	if size-off < int64(n) {
-		n = int(size - off)
-	}
-	if n <= 0 {
-		return nil
-	}
-	buf := make([]byte, n)
-	m, _ := r.ReadAt(buf, off)
-	return buf[:m]
 }
