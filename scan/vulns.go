@@ -78,10 +78,6 @@ func vexItems(ms []vulns.Match, comps []report.Component, an map[string]vex.Anal
 	return out
 }
 
-func toReport(a vex.Analysis) *report.Applicability {
-	return &report.Applicability{State: a.State, Justification: a.Justification, Detail: a.Detail, Evidence: a.Evidence, Rule: a.Rule, Source: a.Source, By: a.By}
-}
-
 // applyMatches attaches grype's matches, with their applicability, to the
 // components they belong to and returns one vulnerable-component finding
 // per component that has applicable CVEs: those affected or under
@@ -123,7 +119,7 @@ func applyMatches(comps []report.Component, ms []vulns.Match, an map[string]vex.
 			seen[m.ID] = true
 			v := report.Vulnerability{ID: m.ID, Severity: m.Severity, CVSS: m.CVSS, Fixed: m.Fixed, URL: m.URL}
 			if a, ok := an[matchKey(m.Component, m.Version, m.ID)]; ok {
-				v.Applicability = toReport(a)
+				v.Applicability = &a
 			}
 			c.Vulnerabilities = append(c.Vulnerabilities, v)
 			if !v.Applicable() {

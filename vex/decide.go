@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fwaudit/fwaudit/report"
 	rules "github.com/fwaudit/fwaudit/rules/vex"
 )
 
@@ -29,28 +30,11 @@ const (
 // CodeNotPresent is the OpenVEX justification fwaudit's own decisions use.
 const CodeNotPresent = "vulnerable_code_not_present"
 
-// Analysis is the applicability of one vulnerability to one component.
-type Analysis struct {
-	// State is affected, not_affected, under_investigation or fixed.
-	State string `json:"state"`
-	// Justification is the OpenVEX justification of a not_affected
-	// state (vulnerable_code_not_present, ...).
-	Justification string `json:"justification,omitempty"`
-	// Detail says why, in a sentence.
-	Detail string `json:"detail"`
-	// Evidence lists what in the image the decision rests on.
-	Evidence []string `json:"evidence,omitempty"`
-	// Rule is the rules/vex rule that decided ("" when none applies).
-	Rule string `json:"rule,omitempty"`
-	// Source is the rule's source, or the user VEX file that decided.
-	Source string `json:"source,omitempty"`
-	// By is "fwaudit" or "user VEX <file>".
-	By string `json:"by"`
-}
-
-// Applicable reports whether the vulnerability counts against the
-// component: affected, or not shown either way.
-func (a Analysis) Applicable() bool { return a.State == Affected || a.State == UnderInvestigation }
+// Analysis is the applicability of one vulnerability to one component
+// (state, justification, detail, evidence, the deciding rule or user VEX
+// file): the report's own type, so a decision is carried into report.json
+// as it is made.
+type Analysis = report.Applicability
 
 // Names is a set of names with where it was read and whether it is the
 // whole set (so that a missing name shows the code is absent).
