@@ -263,6 +263,13 @@ func (e *engine) scan(ctx context.Context, r io.ReaderAt, size int64, anchored b
 			}
 		}
 	}
+	sortCandidates(out)
+	return out
+}
+
+// sortCandidates orders carving candidates by offset, then containers
+// before file systems before streams, then by format name.
+func sortCandidates(out []candidate) {
 	sort.SliceStable(out, func(i, j int) bool {
 		if out[i].off != out[j].off {
 			return out[i].off < out[j].off
@@ -273,7 +280,6 @@ func (e *engine) scan(ctx context.Context, r io.ReaderAt, size int64, anchored b
 		}
 		return out[i].f.Name() < out[j].f.Name()
 	})
-	return out
 }
 
 func kindRank(k Kind) int {

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 )
 
@@ -51,16 +50,7 @@ func scanPerMagic(e *engine, r io.ReaderAt, size int64) []candidate {
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].off != out[j].off {
-			return out[i].off < out[j].off
-		}
-		ki, kj := kindRank(out[i].f.Kind()), kindRank(out[j].f.Kind())
-		if ki != kj {
-			return ki < kj
-		}
-		return out[i].f.Name() < out[j].f.Name()
-	})
+	sortCandidates(out)
 	return out
 }
 
