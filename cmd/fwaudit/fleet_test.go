@@ -2,6 +2,7 @@ package main
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,12 +45,15 @@ func TestFleetStoreErrorsExit2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Exec(`UPDATE fwaudit_meta SET value='2' WHERE key='schema_version'`); err != nil {
+	// a store of the previous version (its reports lack what this
+	// version's fleet report needs)
+	old := fmt.Sprint(fleet.SchemaVersion - 1)
+	if _, err := h.Exec(`UPDATE fwaudit_meta SET value=? WHERE key='schema_version'`, old); err != nil {
 		t.Fatal(err)
 	}
 	h.Close()
 	if code := run([]string{"fleet", "status", "--store", "sqlite:" + db}); code != exitUsage {
-		t.Errorf("schema version 2: exit %d, want %d", code, exitUsage)
+		t.Errorf("schema version %s: exit %d, want %d", old, code, exitUsage)
 	}
 }
 
