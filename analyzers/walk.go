@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 	"sync/atomic"
 
@@ -47,7 +46,7 @@ var Skip = errors.New("file skipped")
 // matcher is a compiled Selector.
 type matcher struct {
 	sel   Selector
-	globs []*regexp.Regexp
+	globs []*glob.Pattern
 }
 
 func (s Selector) compile() (*matcher, error) {
@@ -78,7 +77,7 @@ func (m *matcher) cheap(f File) bool {
 		}
 		ok := false
 		for _, re := range m.globs {
-			if re.MatchString(rel) {
+			if re.Match(rel) {
 				ok = true
 				break
 			}

@@ -8,23 +8,108 @@ import (
 	"strings"
 )
 
-// Compile turns a glob into an anchored expression over the path inside
-// the image without its leading "/": "**" spans folders, "*" and "?" do
-// not. A glob without "/" matches the base name.
-func Compile(g string) (*regexp.Regexp, error) {
+// Pattern is a compiled glob over the path inside the image without its
+// leading "/": "**" spans folders, "*" and "?" do not. A glob without "/"
+// matches the base name.
+//
+// Matching is called for every file of an image by every rule, so a
+// pattern first checks what its literal head and tail demand (cheap
+// string comparisons that reject almost every path) and runs the full
+// expression only on the paths that pass them.
+type Pattern struct {
+	re *regexp.Regexp
+	// base: the glob has no "/" (and no "**"), so it is matched against
+	// the base name
+	base bool
+	// literal: the glob has no wildcard; the subject must equal head
+	literal bool
+	// head and tail are the literal text before the first and after the
+	// last wildcard: every match starts with head and ends with tail
+	head, tail string
+	// mid is the longest literal run of the glob: every match holds it
+	mid string
+}
+
+// Compile compiles one glob.
+func Compile(g string) (*Pattern, error) {
 	if g == "" {
 		return nil, fmt.Errorf("empty glob")
 	}
 	g = strings.TrimPrefix(g, "/")
+	p := &Pattern{base: !strings.Contains(g, "/") && !strings.Contains(g, "**")}
+	runs, wild := literalRuns(g)
+	if !wild {
+		p.literal, p.head = true, g
+	} else {
+		p.head, p.tail = runs[0], runs[len(runs)-1]
+		for _, run := range runs {
+			if len(run) > len(p.mid) {
+				p.mid = run
+			}
+		}
+	}
 	prefix := ""
-	if !strings.Contains(g, "/") {
+	if !strings.Contains(g, "/") && !p.base {
+		// "foo**" without a folder: any depth, "**" may span folders
 		prefix = "(?:.*/)?"
 	}
-	return regexp.Compile("^" + prefix + Expr(g) + "$")
+	re, err := regexp.Compile("^" + prefix + Expr(g) + "$")
+	if err != nil {
+		return nil, err
+	}
+	p.re = re
+	if prefix != "" {
+		p.head = "" // the match may start anywhere in the path
+	}
+	return p, nil
 }
 
-// Expr is the unanchored expression for a glob, for callers that join
-// many globs into one alternation.
+// Match reports whether path (without its leading "/") matches.
+func (p *Pattern) Match(path string) bool {
+	s := path
+	if p.base {
+		if i := strings.LastIndexByte(s, '/'); i >= 0 {
+			s = s[i+1:]
+		}
+	}
+	if p.literal {
+		return s == p.head
+	}
+	if len(s) < len(p.head)+len(p.tail) || !strings.HasPrefix(s, p.head) || !strings.HasSuffix(s, p.tail) ||
+		!strings.Contains(s, p.mid) {
+		return false
+	}
+	return p.re.MatchString(s)
+}
+
+// String is the compiled expression.
+func (p *Pattern) String() string { return p.re.String() }
+
+// literalRuns splits g at its wildcards ("**/", "**", "*", "?"; the "/"
+// of "**/" is optional, so it belongs to the wildcard) into the literal
+// text between them: runs[0] comes before the first wildcard and the last
+// run after the last one. wild is false when g has no wildcard.
+func literalRuns(g string) (runs []string, wild bool) {
+	var cur strings.Builder
+	for i := 0; i < len(g); i++ {
+		switch {
+		case strings.HasPrefix(g[i:], "**/"):
+			i += 2
+		case strings.HasPrefix(g[i:], "**"):
+			i++
+		case g[i] == '*' || g[i] == '?':
+		default:
+			cur.WriteByte(g[i])
+			continue
+		}
+		wild = true
+		runs = append(runs, cur.String())
+		cur.Reset()
+	}
+	return append(runs, cur.String()), wild
+}
+
+// Expr is the unanchored expression for a glob.
 func Expr(g string) string {
 	var b strings.Builder
 	for i := 0; i < len(g); i++ {

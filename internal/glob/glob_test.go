@@ -1,6 +1,11 @@
 package glob
 
-import "testing"
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+)
 
 func TestCompile(t *testing.T) {
 	for _, c := range []struct {
@@ -12,21 +17,91 @@ func TestCompile(t *testing.T) {
 		{"busybox", "bin/busybox.bak", false},
 		{"**/libcrypto.so*", "lib/libcrypto.so.0.9.7", true},
 		{"**/libcrypto.so*", "libcrypto.so", true},
+		{"**/libcrypto.so*", "lib/libssl.so", false},
 		{"etc/*.conf", "etc/a.conf", true},
 		{"etc/*.conf", "etc/x/a.conf", false},
 		{"etc/**", "etc/x/a.conf", true},
 		{"/etc/pass?d", "etc/passwd", true},
 		{"a.b", "axb", false},
+		{"*.pem", "etc/ssl/key.pem", true},
+		{"*.pem", "etc/ssl.pem/key", false},
+		{"lib**", "usr/lib/x/y", true},
+		{"lib**", "usr/bin/x", false},
 	} {
-		re, err := Compile(c.glob)
+		p, err := Compile(c.glob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := re.MatchString(c.path); got != c.want {
+		if got := p.Match(c.path); got != c.want {
 			t.Errorf("%q on %q = %v, want %v", c.glob, c.path, got, c.want)
 		}
 	}
 	if _, err := Compile(""); err == nil {
 		t.Error("empty glob accepted")
+	}
+}
+
+// TestMatchAgainstExpression checks the literal shortcuts against the
+// plain anchored expression (what Compile returned before them) on random
+// globs and paths over a small alphabet, where the shortcuts are often
+// tempted to answer wrongly.
+func TestMatchAgainstExpression(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(parts []string, n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		return b.String()
+	}
+	globParts := []string{"a", "b", ".", "/", "*", "?", "**", "**/", "ab", "/a"}
+	pathParts := []string{"a", "b", ".", "/", "ab", "ba", "a/b"}
+	checked, matched := 0, 0
+	for range 4000 {
+		g := strings.TrimPrefix(pick(globParts, 1+rng.IntN(5)), "/")
+		if g == "" || g[0] == '/' {
+			continue
+		}
+		prefix := ""
+		if !strings.Contains(g, "/") {
+			prefix = "(?:.*/)?"
+		}
+		ref := regexp.MustCompile("^" + prefix + Expr(g) + "$")
+		p, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 30 {
+			s := strings.TrimPrefix(pick(pathParts, rng.IntN(6)), "/")
+			want := ref.MatchString(s)
+			if got := p.Match(s); got != want {
+				t.Fatalf("glob %q on %q: Match %v, expression %v", g, s, got, want)
+			}
+			checked++
+			if want {
+				matched++
+			}
+		}
+	}
+	if matched < checked/50 {
+		t.Fatalf("only %d of %d random cases match: the comparison is too one-sided to mean much", matched, checked)
+	}
+}
+
+func BenchmarkMatch(b *testing.B) {
+	globs := []string{"**/libcrypto.so*", "etc/config/*", "*.conf", "lighttpd.conf", "etc/init.d/*", "**/*.pem"}
+	var ps []*Pattern
+	for _, g := range globs {
+		p, _ := Compile(g)
+		ps = append(ps, p)
+	}
+	paths := []string{"usr/share/man/man1/ls.1.gz", "usr/lib/x86_64-linux-gnu/libc.so.6", "etc/init.d/rcS", "usr/share/doc/apt/changelog.gz"}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range paths {
+			for _, p := range ps {
+				p.Match(s)
+			}
+		}
 	}
 }

@@ -103,8 +103,8 @@ type Rule struct {
 
 	patterns []pattern
 	filename *regexp.Regexp
-	globs    []*regexp.Regexp
-	needs    []*regexp.Regexp
+	globs    []*glob.Pattern
+	needs    []*glob.Pattern
 	scan     map[string]bool
 }
 
@@ -310,7 +310,7 @@ func versionIndex(re *regexp.Regexp) int {
 func (r *Rule) MatchesPath(p string) bool {
 	p = strings.TrimPrefix(p, "/")
 	for _, g := range r.globs {
-		if g.MatchString(p) {
+		if g.Match(p) {
 			return true
 		}
 	}
@@ -323,13 +323,13 @@ func (r *Rule) MatchesPath(p string) bool {
 // those libraries itself (libssl needs libcrypto) is never a linked copy.
 func (r *Rule) UsesLinkedCopy(base string, needed []string) bool {
 	for _, re := range r.needs {
-		if re.MatchString(base) {
+		if re.Match(base) {
 			return false
 		}
 	}
 	for _, n := range needed {
 		for _, re := range r.needs {
-			if re.MatchString(n) {
+			if re.Match(n) {
 				return true
 			}
 		}

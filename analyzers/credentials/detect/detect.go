@@ -314,8 +314,7 @@ func lowerSet(list []string) map[string]bool {
 // name globs and path globs each as one alternation.
 type globSet struct {
 	names map[string]bool
-	base  *regexp.Regexp
-	full  *regexp.Regexp
+	pats  []*glob.Pattern
 }
 
 // compileGlobs compiles globs over the path inside the image without its
@@ -323,7 +322,6 @@ type globSet struct {
 // matches the base name.
 func compileGlobs(globs []string) (globSet, error) {
 	var gs globSet
-	var base, full []string
 	for _, g := range globs {
 		if g == "" {
 			return gs, fmt.Errorf("empty glob")
@@ -336,22 +334,11 @@ func compileGlobs(globs []string) (globSet, error) {
 			gs.names[g] = true
 			continue
 		}
-		if strings.Contains(g, "/") {
-			full = append(full, glob.Expr(g))
-		} else {
-			base = append(base, glob.Expr(g))
-		}
-	}
-	var err error
-	if len(base) > 0 {
-		if gs.base, err = regexp.Compile("^(?:" + strings.Join(base, "|") + ")$"); err != nil {
+		p, err := glob.Compile(g)
+		if err != nil {
 			return gs, err
 		}
-	}
-	if len(full) > 0 {
-		if gs.full, err = regexp.Compile("^(?:" + strings.Join(full, "|") + ")$"); err != nil {
-			return gs, err
-		}
+		gs.pats = append(gs.pats, p)
 	}
 	return gs, nil
 }
@@ -363,7 +350,15 @@ func (gs *globSet) match(p string) bool {
 	if i := strings.LastIndexByte(p, '/'); i >= 0 {
 		base = p[i+1:]
 	}
-	return gs.names[base] || (gs.base != nil && gs.base.MatchString(base)) || (gs.full != nil && gs.full.MatchString(p))
+	if gs.names[base] {
+		return true
+	}
+	for _, g := range gs.pats {
+		if g.Match(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // MatchesPath reports whether the detector's globs select the image path p

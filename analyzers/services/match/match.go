@@ -124,7 +124,7 @@ type Rule struct {
 	patterns   []*regexp.Regexp
 	not        []*regexp.Regexp
 	unlessFile []*regexp.Regexp
-	globs      []*regexp.Regexp
+	globs      []*glob.Pattern
 	keywords   []string
 	section    *regexp.Regexp
 	require    *regexp.Regexp
@@ -272,7 +272,7 @@ func (r *Rule) compile() error {
 func (r *Rule) MatchesPath(p string) bool {
 	p = strings.TrimPrefix(p, "/")
 	for _, g := range r.globs {
-		if g.MatchString(p) {
+		if g.Match(p) {
 			return true
 		}
 	}
