@@ -141,6 +141,13 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 		defer os.RemoveAll(work)
 	}
 	stage("extract")
+	if !opt.SkipSBOM {
+		// syft's license scanner compiles its license texts into one
+		// automaton (about 1.3 s of CPU, once per process): build it while
+		// extraction leaves a core idle, not after, when the analyzers
+		// and the SBOM compete for both
+		go licenseContext(context.Background())
+	}
 	res, err := extract.Extract(ctx, image, work, extract.Options{Limits: opt.Limits, Progress: opt.Progress})
 	if err != nil {
 		return nil, err
