@@ -68,7 +68,7 @@ func (e *engine) bootRegion(ctx context.Context, parent *Layer, source string, r
 	head := readHeader(r, 0, size, int(min(first, bootRegionMax)))
 	for _, b := range bootBanners {
 		if bytes.Contains(head, b) {
-			if l, _, _ := e.unpackChunk(ctx, parent, bootRegionFormat{}, io.NewSectionReader(r, 0, first), first, source, 0); l != nil {
+			if l, _, _ := e.unpackChunk(ctx, parent, bootRegionFormat{}, io.NewSectionReader(r, 0, first), first, source, 0, nil); l != nil {
 				l.Size = first
 			}
 			return

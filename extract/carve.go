@@ -91,17 +91,17 @@ func (c *carveBudget) planMember(l *Layer, source string, hdr, tail []byte, size
 }
 
 // processMember unpacks one file of the file-system layer l.
-func (e *engine) processMember(ctx context.Context, l *Layer, r io.ReaderAt, size int64, source string, depth int) {
+func (e *engine) processMember(ctx context.Context, l *Layer, r io.ReaderAt, size int64, source string, depth int, pre *memberWork) {
 	if e.carve == nil {
 		e.carve = newCarveBudget(e.opt.Limits)
 	}
 	hdr, tail := readHeader(r, 0, size, 512), readHeader(r, max(size-512, 0), size, 512)
 	if e.carve.planMember(l, source, hdr, tail, size) == carveAnchored {
-		e.processBlob(ctx, l, r, size, source, depth, true)
+		e.processBlob(ctx, l, r, size, source, depth, true, pre)
 		return
 	}
 	n0, seq0 := len(e.layers), e.seq
-	if e.processBlob(ctx, l, r, size, source, depth, false) == 0 {
+	if e.processBlob(ctx, l, r, size, source, depth, false, pre) == 0 {
 		// nothing found: drop the opaque-gap layers carving added for
 		// this file, when they are all it added (the layers after n0
 		// are then the last ones, so IDs stay in step).

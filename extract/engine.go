@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,10 @@ type Options struct {
 	Formats []Format
 	// Progress, if set, is called as layers start and finish.
 	Progress func(Event)
+	// NoPrefetch does all the work on the engine's goroutine, with no
+	// work ahead on the next files (prefetch.go): the same result, slower;
+	// the reference the prefetching is tested against.
+	NoPrefetch bool
 }
 
 // Event reports progress.
@@ -79,6 +84,12 @@ type engine struct {
 	// blobs maps the SHA-256 of every blob carved out of a container or
 	// stream layer to where it was first seen.
 	blobs map[[32]byte]string
+
+	// prefetching (prefetch.go)
+	preOnce    sync.Once
+	preSem     chan struct{}
+	preBytes   atomic.Int64
+	noPrefetch bool
 }
 
 // Anomaly kinds of the time and work bounds.
@@ -120,7 +131,7 @@ func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Resu
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
 		return nil, err
 	}
-	e := &engine{opt: opt, workDir: workDir, b: newBudget(opt.Limits, fi.Size()), formats: opt.Formats}
+	e := &engine{opt: opt, workDir: workDir, b: newBudget(opt.Limits, fi.Size()), formats: opt.Formats, noPrefetch: opt.NoPrefetch}
 	if e.formats == nil {
 		e.formats = Formats()
 	}
@@ -132,7 +143,7 @@ func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Resu
 		ictx, cancel = context.WithTimeout(ctx, opt.Limits.ImageTimeout)
 		defer cancel()
 	}
-	e.processBlob(ictx, root, f, fi.Size(), "", 1, false)
+	e.processBlob(ictx, root, f, fi.Size(), "", 1, false, nil)
 	e.bootRegion(ictx, root, "", f, fi.Size(), 1)
 	if ictx.Err() != nil && ctx.Err() == nil {
 		// the image's deadline, not the caller's cancellation: what was
@@ -299,8 +310,16 @@ const maxRejects = 256
 
 // processBlob carves the blob r (size bytes) found in parent (as source)
 // and unpacks every chunk it finds.
-func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, size int64, source string, depth int, anchored bool) int {
-	cands := e.scan(ctx, r, size, anchored)
+//
+// pre, if not nil, is what a prefetcher did for this blob ahead of the
+// engine: its carving scan and the streams it decoded.
+func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, size int64, source string, depth int, anchored bool, pre *memberWork) int {
+	var cands []candidate
+	if pre != nil && pre.scanned && !anchored && pre.size == size {
+		cands = pre.scan
+	} else {
+		cands = e.scan(ctx, r, size, anchored)
+	}
 	pos := int64(0)
 	found := 0
 	var covered [][2]int64
@@ -351,7 +370,11 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 		if bound > 0 && bound < avail {
 			avail = bound
 		}
-		l, consumed, ok := e.unpackChunk(ctx, parent, c.f, io.NewSectionReader(r, c.off, avail), avail, source, c.off)
+		var dec *predecoded
+		if pre != nil && pre.size == size && avail == size-c.off {
+			dec = pre.streams[c.off]
+		}
+		l, consumed, ok := e.unpackChunk(ctx, parent, c.f, io.NewSectionReader(r, c.off, avail), avail, source, c.off, dec)
 		if !ok {
 			reject(c.f)
 			continue
@@ -509,7 +532,9 @@ func safeBound(f Format, r io.ReaderAt, size int64) (n int64, err error) {
 
 // unpackChunk unpacks one chunk into a new layer. ok is false when the
 // candidate proved not to be the format at all.
-func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.ReaderAt, size int64, source string, off int64) (*Layer, int64, bool) {
+//
+// dec, if not nil, is the chunk's stream decoded ahead (prefetch.go).
+func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.ReaderAt, size int64, source string, off int64, dec *predecoded) (*Layer, int64, bool) {
 	l := e.newLayer(parent, f, source, off)
 	if e.opt.Progress != nil {
 		e.opt.Progress(Event{Layer: l, Bytes: e.written})
@@ -520,6 +545,7 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 		return l, 0, true
 	}
 	w.single = f.Kind() != Filesystem
+	w.pre = dec
 	lctx := ctx
 	if d := e.opt.Limits.LayerTimeout; d > 0 {
 		var cancel context.CancelFunc
@@ -527,6 +553,11 @@ func (e *engine) unpackChunk(ctx context.Context, parent *Layer, f Format, r io.
 		defer cancel()
 	}
 	consumed, uerr := safeUnpack(lctx, f, r, size, w)
+	if w.preUsed {
+		// the layer's one file is dec's output: its scan is done too
+		l.pre = dec
+	}
+	w.pre = nil
 	w.Close()
 	timedOut := lctx.Err() != nil && ctx.Err() == nil
 	l.Files, l.Bytes = w.Files(), w.Written()
@@ -650,54 +681,72 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int, chunk *io.Sec
 		return nil
 	})
 	sort.Strings(files)
+	pf := e.startPrefetch(ctx, l, files)
+	defer pf.stop()
+	// a stream layer's one file decoded ahead comes with its scan
+	var own *memberWork
+	if d := l.pre; d != nil && len(files) == 1 {
+		own = &memberWork{size: int64(len(d.data)), scanned: true, scan: d.scan}
+	}
+	l.pre = nil
 	// hard links of one file (a cpio fanning one FIT image out to
-	// thousands of names) are carved once
+	// thousands of names) are carved once (descendFile)
 	seenIno := map[[2]uint64]bool{}
-	for _, p := range files {
+	for i, p := range files {
 		if ctx.Err() != nil || e.layerCap() {
 			return
 		}
-		if fi, err := os.Lstat(p); err == nil {
-			if id, ok := fileID(fi); ok {
-				if seenIno[id] {
-					continue
-				}
-				seenIno[id] = true
-			}
+		pre := own
+		if pf != nil {
+			pre = pf.take(i)
 		}
-		rel, _ := filepath.Rel(l.Root, p)
-		rel = filepath.ToSlash(rel)
-		src := rel
-		if l.IsFilesystem() {
-			src = "/" + rel
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			continue
-		}
-		fi, err := f.Stat()
-		prev := ""
-		if err == nil && fi.Size() > 0 && !l.IsFilesystem() {
-			prev = e.seenBlob(f, l.Path+" > "+src)
-		}
-		if err == nil && fi.Size() > 0 && chunk != nil && fi.Size() == chunk.Size() && sameBytes(f, chunk, fi.Size()) {
-			l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyLoop, Path: src,
-				Detail: "holds the very bytes of the layer it was found in (a self-reference); not unpacked again"})
-		} else if prev != "" {
-			// a partition or payload with the bytes of one already carved
-			// (partitions that are prefixes of the disk, nested again and
-			// again) is not unpacked twice
-			if n := len(l.Anomalies); n < 64 {
-				l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyDuplicateBlob, Path: src,
-					Detail: "same bytes as " + prev + "; not unpacked again"})
-			}
-		} else if err == nil && fi.Size() > 0 {
-			if l.IsFilesystem() {
-				e.processMember(ctx, l, f, fi.Size(), src, depth+1)
-			} else {
-				e.processBlob(ctx, l, f, fi.Size(), src, depth+1, false)
-			}
-		}
-		f.Close()
+		e.descendFile(ctx, l, depth, chunk, p, seenIno, pre)
+		pf.release(pre)
 	}
+}
+
+// descendFile feeds one file of the layer l back into the engine.
+func (e *engine) descendFile(ctx context.Context, l *Layer, depth int, chunk *io.SectionReader, p string, seenIno map[[2]uint64]bool, pre *memberWork) {
+	if fi, err := os.Lstat(p); err == nil {
+		if id, ok := fileID(fi); ok {
+			if seenIno[id] {
+				return
+			}
+			seenIno[id] = true
+		}
+	}
+	rel, _ := filepath.Rel(l.Root, p)
+	rel = filepath.ToSlash(rel)
+	src := rel
+	if l.IsFilesystem() {
+		src = "/" + rel
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return
+	}
+	fi, err := f.Stat()
+	prev := ""
+	if err == nil && fi.Size() > 0 && !l.IsFilesystem() {
+		prev = e.seenBlob(f, l.Path+" > "+src)
+	}
+	if err == nil && fi.Size() > 0 && chunk != nil && fi.Size() == chunk.Size() && sameBytes(f, chunk, fi.Size()) {
+		l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyLoop, Path: src,
+			Detail: "holds the very bytes of the layer it was found in (a self-reference); not unpacked again"})
+	} else if prev != "" {
+		// a partition or payload with the bytes of one already carved
+		// (partitions that are prefixes of the disk, nested again and
+		// again) is not unpacked twice
+		if n := len(l.Anomalies); n < 64 {
+			l.Anomalies = append(l.Anomalies, Anomaly{Kind: AnomalyDuplicateBlob, Path: src,
+				Detail: "same bytes as " + prev + "; not unpacked again"})
+		}
+	} else if err == nil && fi.Size() > 0 {
+		if l.IsFilesystem() {
+			e.processMember(ctx, l, f, fi.Size(), src, depth+1, pre)
+		} else {
+			e.processBlob(ctx, l, f, fi.Size(), src, depth+1, false, pre)
+		}
+	}
+	f.Close()
 }

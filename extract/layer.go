@@ -65,6 +65,9 @@ type Layer struct {
 	// stopped is set when a layer-wide bound (entries, bytes, time) ended
 	// the unpacking before the chunk's end.
 	stopped bool
+	// pre is the stream this layer's one file was written from when it
+	// was decoded ahead, with the file's carving scan (prefetch.go)
+	pre *predecoded
 }
 
 // IsFilesystem reports whether the layer's folder is a file-system tree whose

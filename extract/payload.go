@@ -43,6 +43,21 @@ func openDecoder(codec string, r io.Reader) (io.ReadCloser, error) {
 // ErrNotFormat. consumed is what the decoder read from src (an upper bound
 // for decoders that read ahead).
 func writeDecoded(ctx context.Context, codec string, src io.Reader, w *Writer, name string) (written, consumed int64, err error) {
+	if d := w.pre; d != nil && d.codec == codec && !w.preUsed && ctx.Err() == nil && w.fits(int64(len(d.data))) {
+		// decoded ahead, cleanly, and the whole output fits: what the
+		// decoding below would write (prefetch.go)
+		w.preUsed = true
+		prefetchReplays.Add(1)
+		f, err := w.Create(name, 0o644)
+		if err != nil {
+			return 0, d.consumed, err
+		}
+		n, err := f.Write(d.data)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return int64(n), d.consumed, err
+	}
 	cr := newCountingReader(src)
 	dr, err := openDecoder(codec, cr)
 	if err != nil {

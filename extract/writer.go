@@ -148,6 +148,11 @@ type Writer struct {
 	// instead of a walk from the root through every component.
 	handles  sync.Map // folder -> *os.Root
 	nhandles atomic.Int64
+
+	// pre is the layer's stream decoded ahead (prefetch.go), for
+	// writeDecoded; preUsed is set when it was written
+	pre     *predecoded
+	preUsed bool
 }
 
 // maxDirHandles bounds the folders a Writer keeps open; entries of other
@@ -644,6 +649,15 @@ func (w *Writer) reserve(name string, fileSoFar, n int64) (err error, drop bool)
 	}
 	w.written.Add(n)
 	return nil, false
+}
+
+// fits reports whether one new file of n bytes would be written whole:
+// no byte bound (per file, layer ratio, image total) would be hit.
+func (w *Writer) fits(n int64) bool {
+	if l := w.b.limits.MaxFileBytes; l > 0 && n > l {
+		return false
+	}
+	return w.written.Load()+n <= w.maxOut && atomic.LoadInt64(&w.b.totalLeft) >= n
 }
 
 // cut ends one entry at a byte bound, or the layer once too many were cut.

@@ -1,0 +1,205 @@
+package extract
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ulikunitz/xz"
+)
+
+// prefetchImage builds a tar file system whose members exercise every
+// path of the prefetching: small gzipped text identified at offset 0,
+// package-like blobs carved for the xz streams inside them (whose tars
+// hold gzipped files again), a gzip of many members, a truncated gzip, a
+// corrupt xz, and a gzip that expands far (for byte bounds).
+func prefetchImage(t *testing.T) []byte {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(7, 12))
+	gz := func(parts ...[]byte) []byte {
+		var b bytes.Buffer
+		for _, p := range parts {
+			w := gzip.NewWriter(&b)
+			w.Write(p)
+			w.Close()
+		}
+		return b.Bytes()
+	}
+	xzOf := func(p []byte) []byte {
+		var b bytes.Buffer
+		w, err := xz.NewWriter(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(p)
+		w.Close()
+		return b.Bytes()
+	}
+	text := func(n int) []byte {
+		words := []string{"password", "the", "daemon", "listens", "on", "port", "8080", "admin", "root", "\n"}
+		var b strings.Builder
+		for b.Len() < n {
+			b.WriteString(words[rng.IntN(len(words))])
+			b.WriteByte(' ')
+		}
+		return []byte(b.String())
+	}
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	tarOf := func(files map[string][]byte) []byte {
+		var b bytes.Buffer
+		tw := tar.NewWriter(&b)
+		names := make([]string, 0, len(files))
+		for n := range files {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg})
+			tw.Write(files[n])
+		}
+		tw.Close()
+		return b.Bytes()
+	}
+	members := map[string][]byte{}
+	for i := range 40 {
+		members[fmt.Sprintf("usr/share/man/man1/tool%02d.1.gz", i)] = gz(text(2000 + 300*i))
+	}
+	for i := range 5 {
+		inner := tarOf(map[string][]byte{
+			fmt.Sprintf("usr/share/doc/pkg%d/changelog.gz", i): gz(text(5000)),
+			fmt.Sprintf("usr/bin/prog%d", i):                   append([]byte("\x7fELF"), random(30000)...),
+			fmt.Sprintf("etc/pkg%d.conf", i):                   text(3000),
+		})
+		// a package: a header, an xz stream (control), another (data), a
+		// trailer; big enough to be carved
+		blob := append([]byte("!<arch>\ndebian-binary   1234        0     0     100644  4         `\n2.0\n"), xzOf(text(4000))...)
+		blob = append(blob, xzOf(inner)...)
+		blob = append(blob, random(20000)...)
+		members[fmt.Sprintf("var/cache/apt/archives/pkg%d.deb", i)] = blob
+	}
+	members["usr/share/doc/multi.gz"] = gz(text(3000), text(4000), text(100))
+	trunc := gz(text(50000))
+	members["usr/share/doc/truncated.gz"] = trunc[:len(trunc)/2]
+	bad := xzOf(text(60000))
+	for i := len(bad) / 3; i < len(bad)/3+64; i++ {
+		bad[i] ^= 0x5a
+	}
+	members["usr/share/doc/corrupt.xz"] = bad
+	members["var/lib/zeros.gz"] = gz(make([]byte, 8<<20))
+	return tarOf(members)
+}
+
+// treeDigest describes every entry of dir: path, kind, and content hash or
+// link target.
+func treeDigest(t *testing.T, dir string) string {
+	t.Helper()
+	var lines []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			lines = append(lines, rel+" -> "+target)
+		case d.IsDir():
+			lines = append(lines, rel+"/")
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(b)
+			lines = append(lines, rel+" "+hex.EncodeToString(sum[:]))
+		}
+		return nil
+	})
+	return strings.Join(lines, "\n")
+}
+
+func layersJSON(r *Result) string {
+	var ls []Layer
+	for _, l := range r.Layers {
+		c := *l
+		c.Root = ""
+		ls = append(ls, c)
+	}
+	j, _ := json.MarshalIndent(ls, "", " ")
+	return string(j)
+}
+
+// TestPrefetchChangesNothing extracts the same image with and without
+// prefetching, with the default bounds and with bounds that are hit, and
+// wants the very same layers (IDs, paths, anomalies, sizes) and the very
+// same files, and wants the prefetched streams to have been used.
+func TestPrefetchChangesNothing(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "fs.tar")
+	if err := os.WriteFile(img, prefetchImage(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tight := DefaultLimits()
+	// the 8 MiB of zeros.gz (decoded ahead) reach the image's total
+	tight.MaxTotalBytes = 6 << 20
+	tight.MaxFileBytes = 32 << 20
+	for _, c := range []struct {
+		name string
+		lim  Limits
+	}{{"default bounds", DefaultLimits()}, {"bounds hit", tight}} {
+		t.Run(c.name, func(t *testing.T) {
+			run := func(noPrefetch bool) (*Result, string) {
+				work := filepath.Join(t.TempDir(), "work")
+				res, err := Extract(context.Background(), img, work, Options{Limits: c.lim, NoPrefetch: noPrefetch})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res, treeDigest(t, work)
+			}
+			before := prefetchReplays.Load()
+			seq, seqTree := run(true)
+			if n := prefetchReplays.Load() - before; n != 0 {
+				t.Fatalf("NoPrefetch used %d prefetched streams", n)
+			}
+			par, parTree := run(false)
+			used := prefetchReplays.Load() - before
+			if a, b := layersJSON(seq), layersJSON(par); a != b {
+				t.Errorf("layers differ with prefetching:\n--- without\n%s\n--- with\n%s", a, b)
+			}
+			if seqTree != parTree {
+				t.Errorf("files differ with prefetching:\n--- without\n%s\n--- with\n%s", seqTree, parTree)
+			}
+			// the image really has what the test is about
+			formats := map[string]int{}
+			for _, l := range seq.Layers {
+				formats[l.Format]++
+			}
+			if formats["gzip"] < 40 || formats["xz"] < 10 || formats["tar"] < 6 {
+				t.Fatalf("the image did not unpack as built: %v", formats)
+			}
+			if used < 40 {
+				t.Errorf("only %d streams came from the prefetcher; the test does not test it", used)
+			}
+			if c.lim.MaxTotalBytes != DefaultLimits().MaxTotalBytes && !strings.Contains(layersJSON(seq), "limit") {
+				t.Errorf("the tight bounds were never hit:\n%s", layersJSON(seq))
+			}
+		})
+	}
+}
