@@ -681,7 +681,7 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int, chunk *io.Sec
 		return nil
 	})
 	sort.Strings(files)
-	pf := e.startPrefetch(ctx, l, files)
+	pf := e.startPrefetch(ctx, l, files, depth+1)
 	defer pf.stop()
 	// a stream layer's one file decoded ahead comes with its scan
 	var own *memberWork

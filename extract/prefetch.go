@@ -79,13 +79,14 @@ const (
 
 // prefetcher works ahead on the files of one layer.
 type prefetcher struct {
-	e     *engine
-	files []string
-	fsys  bool // the files are members of a file-system layer
-	work  []*memberWork
-	at    atomic.Int64 // the engine's position in files
-	next  atomic.Int64 // the next file a worker takes
-	quit  chan struct{}
+	e      *engine
+	files  []string
+	fsys   bool // the files are members of a file-system layer
+	decode bool // the chunks found in the files are unpacked (depth bound)
+	work   []*memberWork
+	at     atomic.Int64 // the engine's position in files
+	next   atomic.Int64 // the next file a worker takes
+	quit   chan struct{}
 	// moved is signalled when the engine moves on (or quits)
 	mu       sync.Mutex
 	moved    *sync.Cond
@@ -106,14 +107,16 @@ func (e *engine) prefetchTokens() chan struct{} {
 }
 
 // startPrefetch starts working ahead on files (sorted, as the engine will
-// walk them); nil when there is nothing to gain (one file).
-func (e *engine) startPrefetch(ctx context.Context, l *Layer, files []string) *prefetcher {
+// walk them), which the engine processes at depth; nil when there is
+// nothing to gain (one file).
+func (e *engine) startPrefetch(ctx context.Context, l *Layer, files []string, depth int) *prefetcher {
 	if len(files) < 2 || e.noPrefetch {
 		return nil
 	}
 	cb := newCarveBudget(e.opt.Limits)
 	p := &prefetcher{e: e, files: files, fsys: l.IsFilesystem(), quit: make(chan struct{}),
-		minSz: cb.minSize, fileSz: cb.fileBytes}
+		decode: depth <= e.opt.Limits.MaxDepth,
+		minSz:  cb.minSize, fileSz: cb.fileBytes}
 	p.moved = sync.NewCond(&p.mu)
 	p.work = make([]*memberWork, len(files))
 	for i := range p.work {
@@ -236,6 +239,9 @@ func (p *prefetcher) member(ctx context.Context, path string, w *memberWork) {
 // candidates) would unpack first: candidates in order, as processBlob takes
 // them, until the first one that is not a stream decoded here.
 func (p *prefetcher) decodeStreams(ctx context.Context, r io.ReaderAt, size int64, w *memberWork, scan []candidate) {
+	if !p.decode {
+		return
+	}
 	pos := int64(0)
 	for _, c := range scan {
 		if ctx.Err() != nil {
