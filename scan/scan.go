@@ -137,9 +137,26 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if !opt.KeepWorkDir {
-		defer os.RemoveAll(work)
+	// the work folder goes once nothing reads it any more: in the
+	// background while the report is judged and written (done), and
+	// always before Run returns
+	var removing chan struct{}
+	removeWork := func() {
+		if opt.KeepWorkDir || removing != nil {
+			return
+		}
+		removing = make(chan struct{})
+		go func() {
+			os.RemoveAll(work)
+			close(removing)
+		}()
 	}
+	defer func() {
+		removeWork()
+		if removing != nil {
+			<-removing
+		}
+	}()
 	stage("extract")
 	if !opt.SkipSBOM {
 		// syft's license scanner compiles its license texts into one
@@ -174,6 +191,10 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	t1 := time.Now()
 	sb := make(chan sbomStage, 1)
 	go func() { sb <- runSBOMStage(ctx, image, res, target, list, !opt.SkipSBOM) }()
+	// the compliance hints read the tree too (documentation, update
+	// scripts): found now, used when the report is judged
+	hints := make(chan map[string][]string, 1)
+	go func() { hints <- compliance.FindHints(target) }()
 	out := analyzers.Run(ctx, target, list, opt.Jobs)
 	findings := append(out.Findings, LayerFindings(res.Layers)...)
 	analyzers.SortFindings(findings)
@@ -244,6 +265,8 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 		}
 	}
 	sbomDur := time.Since(t1)
+	hinted := <-hints
+	removeWork() // nothing below reads the extracted tree
 
 	findings, dropped := dropDisabled(findings, opt.DisableRules)
 	rep := &report.Report{
@@ -285,7 +308,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	stage("compliance")
 	as := assess(res.Layers, unpacked)
 	rep.Assessment = &as
-	verdicts := compliance.Evaluate(JudgeInput(rep, compliance.FindHints(target), opt.ComplianceThreshold), nil)
+	verdicts := compliance.Evaluate(JudgeInput(rep, hinted, opt.ComplianceThreshold), nil)
 	rep.Compliance = &verdicts
 
 	rep.Stats = report.Stats{
