@@ -15,6 +15,14 @@ type magicSet struct {
 	// pairs starting with its byte.
 	pair    [1 << 16]uint16
 	buckets [][]int
+	// first[b]: some magic starts with byte b (a small table, read for
+	// every byte before the pair table)
+	first [256]bool
+	// next[k] are the third and fourth bytes the magics of bucket k allow
+	// (bitsets; a magic too short to have one allows any): most bucket
+	// hits of real data (zero runs of a tar, text) fail there, before
+	// any magic is compared
+	next [][2][4]uint64
 	// one lists the one-byte magics, checked alone at a window's last byte.
 	one []int
 }
@@ -35,9 +43,20 @@ func newMagicSet(formats []Format) *magicSet {
 			b = len(s.buckets)
 			bucketOf[key] = b
 			s.buckets = append(s.buckets, nil)
+			s.next = append(s.next, [2][4]uint64{})
 			s.pair[key] = uint16(b + 1)
 		}
 		s.buckets[b] = append(s.buckets[b], p)
+		s.first[key>>8] = true
+		mb := s.pats[p].m.Bytes
+		for j := range 2 {
+			if len(mb) > 2+j {
+				c := mb[2+j]
+				s.next[b][j][c>>6] |= 1 << (c & 63)
+			} else {
+				s.next[b][j] = [4]uint64{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+			}
+		}
 	}
 	for fi, f := range formats {
 		for _, m := range f.Magics() {
@@ -74,9 +93,20 @@ func (s *magicSet) find(win []byte, max int, hits [][]int) [][]int {
 		return hits
 	}
 	for i := 0; i+1 < n; i++ {
+		if !s.first[win[i]] {
+			continue
+		}
 		b := s.pair[uint16(win[i])<<8|uint16(win[i+1])]
 		if b == 0 {
 			continue
+		}
+		// the third and fourth bytes, where the window has them (a magic
+		// cut by the window's end is compared below, and fails there)
+		if nx := &s.next[b-1]; i+3 < n {
+			c2, c3 := win[i+2], win[i+3]
+			if nx[0][c2>>6]&(1<<(c2&63)) == 0 || nx[1][c3>>6]&(1<<(c3&63)) == 0 {
+				continue
+			}
 		}
 		rest := win[i:]
 		for _, p := range s.buckets[b-1] {

@@ -6,11 +6,12 @@
 #   small: debootstrap --variant=minbase bookworm            (about 80 MB)
 #   large: the same plus --include=$BENCH_LARGE_INCLUDE       (about twice)
 # each packed with `mksquashfs -comp xz`. Then, for each workload, runs
-# RUNS times (default 3), in turn,
-#   unsquashfs -q -n -d DIR IMAGE
-#   fwaudit extract IMAGE -o DIR --quiet
-#   fwaudit scan IMAGE --out DIR --quiet --fail-on none
-# under GNU time and prints the medians of wall time, user+sys CPU and peak
+#   unsquashfs -q -n -d DIR IMAGE                         RUNS times (default 3),
+#   fwaudit extract IMAGE -o DIR --quiet                  then RUNS times,
+#   fwaudit scan IMAGE --out DIR --quiet --fail-on none   then RUNS times
+# each into a fresh folder under GNU time (outputs are removed when the
+# script ends, about 6 GB for both workloads: see timed() on why not in
+# between), and prints the medians of wall time, user+sys CPU and peak
 # RSS, the ratios to unsquashfs, files written, and time per MB of image.
 # Targets (issue 12): extract <= 1.5x unsquashfs, scan <= 2.0x, peak RSS
 # <= 512 MB, and the large workload's time per MB within 10% of the small
@@ -70,6 +71,7 @@ esac
 [ "${BENCH_BUILD_ONLY:-}" = 1 ] && exit 0
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fwaudit-bench.XXXXXX")
+mkdir "$tmp/out"
 trap 'rm -rf "$tmp"' EXIT
 bin=${FWAUDIT:-}
 if [ -z "$bin" ]; then
@@ -79,11 +81,16 @@ if [ -z "$bin" ]; then
 fi
 
 # timed NAME OUTDIR CMD...: one run under GNU time; appends
-# "wall cpu rss_kb files" to $tmp/NAME.
+# "wall cpu rss_kb files" to $tmp/NAME. OUTDIR is a fresh folder: outputs
+# are only removed once every run of a workload is done. ext4 does not
+# reuse an inode deleted in the last one to five minutes, and its
+# allocator pays for every such inode it skips (recently_deleted in the
+# kernel's profile): removing 10,000 files before each run made the next
+# run's file creation several times slower, by an amount that depended on
+# what the run before had written, whichever tool it was.
 timed() {
 	local name=$1 out=$2
 	shift 2
-	rm -rf "$out"
 	sync
 	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" ||
 		{ echo "$0: $name failed:" >&2; cat "$tmp/err" >&2; exit 1; }
@@ -94,7 +101,6 @@ timed() {
 		files=$(find "$out" -type f -o -type l | wc -l)
 	fi
 	awk -v f="$files" '{printf "%s %.2f %s %s\n", $1, $2+$3, $4, f}' "$tmp/time" >>"$tmp/$name"
-	rm -rf "$out"
 }
 # median FILE COLUMN
 median() { sort -g -k"$2","$2" "$1" | awk -v c="$2" '{v[NR]=$c} END{print v[int((NR+1)/2)]}'; }
@@ -105,12 +111,21 @@ bench() {
 	local name=$1 img=$cache/$1.sqfs
 	local mb
 	mb=$(awk -v b="$(stat -c %s "$img")" 'BEGIN{printf "%.1f", b/1048576}')
-	[ -n "${BENCH_NOWARM:-}" ] || "$bin" scan "$img" --out "$tmp/warm" --quiet --fail-on none >/dev/null 2>&1 || true
-	rm -rf "$tmp/warm" "$tmp"/{unsquashfs,extract,scan}
-	for _ in $(seq 1 "$runs"); do
-		timed unsquashfs "$tmp/o" unsquashfs -q -n -d "$tmp/o" "$img"
-		timed extract "$tmp/o" "$bin" extract "$img" -o "$tmp/o" --quiet
-		timed scan "$tmp/o" "$bin" scan "$img" --out "$tmp/o" --quiet --fail-on none
+	# (its work folder is kept: removing it would slow the runs after it)
+	[ -n "${BENCH_NOWARM:-}" ] || "$bin" scan "$img" --out "$tmp/warm-$name" --workdir "$tmp/warm-$name.work" \
+		--keep-workdir --quiet --fail-on none >/dev/null 2>&1 || true
+	rm -f "$tmp"/{unsquashfs,extract,scan}
+	# each tool's runs in turn, each into its own folder (see timed); a
+	# scan removes its own work folder, as it always does
+	local i
+	for i in $(seq 1 "$runs"); do
+		timed unsquashfs "$tmp/out/$name-u$i" unsquashfs -q -n -d "$tmp/out/$name-u$i" "$img"
+	done
+	for i in $(seq 1 "$runs"); do
+		timed extract "$tmp/out/$name-e$i" "$bin" extract "$img" -o "$tmp/out/$name-e$i" --quiet
+	done
+	for i in $(seq 1 "$runs"); do
+		timed scan "$tmp/out/$name-s$i" "$bin" scan "$img" --out "$tmp/out/$name-s$i" --quiet --fail-on none
 	done
 	local u e s
 	u=$(median "$tmp/unsquashfs" 1)
