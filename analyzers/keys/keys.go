@@ -194,6 +194,8 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 	var all []located
 	var unread []string
 	sel := analyzers.Selector{MinSize: 1, Analyzer: "keys", What: "files searched for private keys"}
+	// a file with the bytes of one already scanned has its hits
+	same := analyzers.NewSameContent[[]hit]()
 	err := t.Walk(ctx, sel, func(f analyzers.File) error {
 		class := t.Classify(f)
 		bound := int64(BinaryBound)
@@ -205,7 +207,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			unread = append(unread, f.Path)
 			return analyzers.Skip
 		}
-		hits := scan(data)
+		hits := same.Get(data, 0, func() []hit { return scan(data) })
 		line, last := 1, 0
 		for _, h := range hits {
 			l := located{f: f, text: class == analyzers.ClassText, h: h}

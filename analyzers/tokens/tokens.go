@@ -288,6 +288,8 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		unread = map[string]bool{} // host paths
 	)
 	scratch := sync.Pool{New: func() any { return new([]byte) }}
+	// a file with the bytes of one already scanned has its hits
+	same := analyzers.NewSameContent[[]hit]()
 	sel := analyzers.Selector{MinSize: 1, Analyzer: "tokens", What: "files searched for tokens"}
 	res, err := analyzers.WalkParallel(ctx, t, sel, min(runtime.GOMAXPROCS(0), 4), func(f analyzers.File) (result, error) {
 		class := t.Classify(f)
@@ -298,10 +300,17 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 			mu.Unlock()
 			return result{}, analyzers.Skip
 		}
-		buf := scratch.Get().(*[]byte)
-		defer scratch.Put(buf)
 		text := class == analyzers.ClassText
-		return result{e.scan(data, buf, text), text}, nil
+		kind := uint8(0)
+		if text {
+			kind = 1
+		}
+		hits := same.Get(data, kind, func() []hit {
+			buf := scratch.Get().(*[]byte)
+			defer scratch.Put(buf)
+			return e.scan(data, buf, text)
+		})
+		return result{hits, text}, nil
 	})
 	if err != nil {
 		return nil, err

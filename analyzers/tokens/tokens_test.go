@@ -210,3 +210,27 @@ func TestCancel(t *testing.T) {
 		t.Fatal("want context error")
 	}
 }
+
+// TestSameBytesTwoPaths: a file with the bytes of another (a package's
+// copy of an installed file) is scanned once but reported under both
+// paths, with its own line; a file that differs by one byte is scanned.
+func TestSameBytesTwoPaths(t *testing.T) {
+	aws := fakeAWSKey(t)
+	conf := "# cloud\n\naws_access_key_id = " + aws + "\n"
+	fs := analyze(t, dirTarget(t, map[string]string{
+		"/etc/cloud/aws.conf":                conf,
+		"/usr/share/pkg/etc/cloud/aws.conf":  conf,
+		"/usr/share/pkg/etc/cloud/aws.conf2": conf + " ",
+	}))
+	paths := map[string]int{}
+	for _, f := range fs {
+		if f.Rule == "aws-access-token" {
+			paths[f.Path] = f.Line
+		}
+	}
+	for _, p := range []string{"/etc/cloud/aws.conf", "/usr/share/pkg/etc/cloud/aws.conf", "/usr/share/pkg/etc/cloud/aws.conf2"} {
+		if paths[p] != 3 {
+			t.Errorf("%s: line %d (want a finding on line 3); findings:\n%s", p, paths[p], summary(fs))
+		}
+	}
+}
