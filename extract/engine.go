@@ -308,6 +308,12 @@ func kindRank(k Kind) int {
 // before carving stops trying that format there.
 const maxRejects = 256
 
+// maxBlobChunks bounds the chunks carved out of one blob: a flash dump
+// holds tens, while two million concatenated LZ4 frames of five bytes would
+// otherwise become as many layers (until MaxLayers). The rest of the blob
+// is reported, not carved.
+const maxBlobChunks = 1024
+
 // processBlob carves the blob r (size bytes) found in parent (as source)
 // and unpacks every chunk it finds.
 //
@@ -341,6 +347,11 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 		}
 		if c.off < pos || rejected[c.f.Name()] >= maxRejects {
 			continue
+		}
+		if found == maxBlobChunks {
+			parent.Anomalies = append(parent.Anomalies, Anomaly{Kind: AnomalyLimit, Path: source,
+				Detail: fmt.Sprintf("%d chunks carved from this blob; the rest of it (from offset %d, %d bytes) is not carved", maxBlobChunks, pos, size-pos)})
+			break
 		}
 		hdr := readHeader(r, c.off, size, HeaderSize)
 		if !safeIdentify(c.f, hdr) {

@@ -1,7 +1,10 @@
 package extract
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fwaudit/fwaudit/internal/hostile"
+	"github.com/pierrec/lz4/v4"
 )
 
 // The crafted inputs of issue 13 (internal/hostile), small, each with the
@@ -190,5 +194,36 @@ func TestImageDeadline(t *testing.T) {
 	root := res.Layers[0]
 	if layerAnomaly(res, "image", AnomalyTime, "took longer than 1ns") == nil || root.Status != StatusPartial {
 		t.Fatalf("image deadline not reported: %s %+v", root.Status, root.Anomalies)
+	}
+}
+
+// TestHostileManyChunksInOneBlob: tiny gzip members and LZ4 frames in
+// turn (neither stream swallows the other) would make one layer each; the
+// chunks carved out of one blob are bounded and the bound is reported.
+func TestHostileManyChunksInOneBlob(t *testing.T) {
+	var gz, lz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("tiny\n"))
+	zw.Close()
+	lw := lz4.NewWriter(&lz)
+	lw.Write([]byte("tiny\n"))
+	lw.Close()
+	var blob []byte
+	for range maxBlobChunks {
+		blob = append(blob, gz.Bytes()...)
+		blob = append(blob, lz.Bytes()...)
+	}
+	res := hostileExtract(t, blob, DefaultLimits())
+	chunks := 0
+	for _, l := range res.Layers {
+		if l.Parent == "L0" && (l.Format == "gzip" || l.Format == "lz4") {
+			chunks++
+		}
+	}
+	if chunks != maxBlobChunks {
+		t.Errorf("%d chunks carved from the blob, want the bound %d", chunks, maxBlobChunks)
+	}
+	if layerAnomaly(res, "image", AnomalyLimit, fmt.Sprintf("%d chunks carved from this blob", maxBlobChunks)) == nil {
+		t.Errorf("the bound was not reported on the image: %+v", res.Layers[0].Anomalies)
 	}
 }

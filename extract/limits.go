@@ -25,7 +25,11 @@ type Limits struct {
 	// one container or file system may yield; the layer is then partial.
 	MaxEntries int64
 	// MaxLayers bounds the number of layers of one image (a self-referencing
-	// partition table would otherwise create layers without end).
+	// partition table would otherwise create layers without end). Every
+	// gzipped man page or changelog of a Linux root file system is a layer:
+	// a Debian minbase has about 2,800, with the packages of a small
+	// gateway 6,600, so the default leaves room for ten times that. One blob
+	// carved into very many chunks is bounded separately (maxBlobChunks).
 	MaxLayers int
 	// LayerTimeout bounds the time spent unpacking one layer; the layer is
 	// then partial and the rest of the image is still unpacked. Zero means
@@ -49,7 +53,7 @@ func DefaultLimits() Limits {
 		MaxRatio:      250,
 		MaxFiles:      500000,
 		MaxEntries:    100000,
-		MaxLayers:     2000,
+		MaxLayers:     20000,
 		LayerTimeout:  60 * time.Second,
 		ImageTimeout:  10 * time.Minute,
 		MaxHashWork:   20_000_000,
