@@ -2,7 +2,7 @@ package compress
 
 import (
 	"bytes"
-	"compress/gzip"
+	"github.com/klauspost/compress/gzip"
 	"io"
 )
 
