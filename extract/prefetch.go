@@ -42,8 +42,8 @@ import (
 
 const (
 	prefetchAhead     = 16
-	prefetchStreamMax = 64 << 20
-	prefetchMaxBytes  = 128 << 20
+	prefetchStreamMax = 32 << 20
+	prefetchMaxBytes  = 64 << 20
 )
 
 // prefetchReplays counts the streams written from a prefetched decoding

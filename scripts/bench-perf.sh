@@ -94,11 +94,17 @@ timed() {
 	sync
 	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" ||
 		{ echo "$0: $name failed:" >&2; cat "$tmp/err" >&2; exit 1; }
-	local files
+	local files status=-
 	if [ -s "$out/report.json" ] && command -v jq >/dev/null; then
 		files=$(jq -r '.stats.files // 0' "$out/report.json") # what scan unpacked
+		status=$(jq -r '.layers[0].status' "$out/report.json")
 	else
 		files=$(find "$out" -type f -o -type l | wc -l)
+		[ -s "$out/layers.json" ] && command -v jq >/dev/null && status=$(jq -r '.layers[0].status' "$out/layers.json")
+	fi
+	# a partial unpack (a bound hit) would time less than the whole work
+	if [ "$status" != - ] && [ "$status" != ok ]; then
+		echo "$0: $name: the image's status is $status, not ok: $(jq -r '.layers[0].error // ""' "$out"/{report,layers}.json 2>/dev/null | head -1)" >&2
 	fi
 	awk -v f="$files" '{printf "%s %.2f %s %s\n", $1, $2+$3, $4, f}' "$tmp/time" >>"$tmp/$name"
 }
