@@ -75,6 +75,12 @@ func FindHintsWith(t *analyzers.Target, rules *rulescompliance.Set) map[string][
 		out[id] = append(out[id], p)
 	}
 	protectionHints(t, rules, out)
+	pb := make([][]byte, len(pats))
+	for i, p := range pats {
+		pb[i] = p.b
+	}
+	set := newPatternSet(pb)
+	var found []bool
 	var total int64
 	_ = t.Walk(context.Background(), analyzers.Selector{}, func(f analyzers.File) error {
 		for _, id := range byName[strings.ToLower(path.Base(f.Path))] {
@@ -92,9 +98,9 @@ func FindHintsWith(t *analyzers.Target, rules *rulescompliance.Set) map[string][
 			return analyzers.Skip
 		}
 		total += int64(len(b))
-		low := bytes.ToLower(b)
-		for _, p := range pats {
-			if len(out[p.hint]) < HintMaxPaths && bytes.Contains(low, p.b) {
+		found = set.present(bytes.ToLower(b), found)
+		for i, p := range pats {
+			if len(out[p.hint]) < HintMaxPaths && found[i] {
 				add(p.hint, f)
 			}
 		}
