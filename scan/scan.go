@@ -137,6 +137,14 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	if !opt.SkipSBOM {
+		if why := syftSkipped(work); why != "" {
+			if opt.WorkDir == "" {
+				os.RemoveAll(work)
+			}
+			return nil, fmt.Errorf("work folder %s: %s, where syft catalogues nothing (the SBOM would miss every package it finds): unpack elsewhere with --workdir or TMPDIR (a tmpfs mounted outside /dev and /run will do)", work, why)
+		}
+	}
 	// the work folder goes once nothing reads it any more: in the
 	// background while the report is judged and written (done), and
 	// always before Run returns
