@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -46,19 +47,15 @@ var Skip = errors.New("file skipped")
 // matcher is a compiled Selector.
 type matcher struct {
 	sel   Selector
-	globs []*glob.Pattern
+	globs *glob.Set
 }
 
 func (s Selector) compile() (*matcher, error) {
-	m := &matcher{sel: s}
-	for _, g := range s.Globs {
-		re, err := glob.Compile(g)
-		if err != nil {
-			return nil, fmt.Errorf("walk: glob %q: %w", g, err)
-		}
-		m.globs = append(m.globs, re)
+	globs, err := glob.CompileSet(s.Globs)
+	if err != nil {
+		return nil, fmt.Errorf("walk: %w", err)
 	}
-	return m, nil
+	return &matcher{sel: s, globs: globs}, nil
 }
 
 // cheap applies every test but the content class.
@@ -70,21 +67,8 @@ func (m *matcher) cheap(f File) bool {
 	if f.Size < s.MinSize || (s.MaxSize > 0 && f.Size > s.MaxSize) {
 		return false
 	}
-	if len(m.globs) > 0 {
-		rel := f.Path
-		if len(rel) > 0 && rel[0] == '/' {
-			rel = rel[1:]
-		}
-		ok := false
-		for _, re := range m.globs {
-			if re.Match(rel) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false
-		}
+	if m.globs.Len() > 0 && !m.globs.Match(strings.TrimPrefix(f.Path, "/")) {
+		return false
 	}
 	return s.Match == nil || s.Match(f)
 }

@@ -131,3 +131,62 @@ func Expr(g string) string {
 	}
 	return b.String()
 }
+
+// Set is a compiled list of globs: a path matches when any of them does.
+// Globs that are plain base names ("busybox", "shadow") are looked up in a
+// map, the others matched one by one.
+type Set struct {
+	names map[string]bool
+	pats  []*Pattern
+	n     int
+}
+
+// CompileSet compiles globs (none: a set that matches nothing).
+func CompileSet(globs []string) (*Set, error) {
+	s := &Set{n: len(globs)}
+	for _, g := range globs {
+		p, err := Compile(g)
+		if err != nil {
+			return nil, fmt.Errorf("glob %q: %w", g, err)
+		}
+		if p.base && p.literal {
+			if s.names == nil {
+				s.names = map[string]bool{}
+			}
+			s.names[p.head] = true
+			continue
+		}
+		s.pats = append(s.pats, p)
+	}
+	return s, nil
+}
+
+// Len is the number of globs the set was compiled from.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return s.n
+}
+
+// Match reports whether path (without its leading "/") matches a glob.
+func (s *Set) Match(path string) bool {
+	if s == nil {
+		return false
+	}
+	if len(s.names) > 0 {
+		base := path
+		if i := strings.LastIndexByte(path, '/'); i >= 0 {
+			base = path[i+1:]
+		}
+		if s.names[base] {
+			return true
+		}
+	}
+	for _, p := range s.pats {
+		if p.Match(path) {
+			return true
+		}
+	}
+	return false
+}

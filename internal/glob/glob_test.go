@@ -105,3 +105,46 @@ func BenchmarkMatch(b *testing.B) {
 		}
 	}
 }
+
+// TestSetIsAnyPattern: a Set matches exactly when one of its globs' own
+// Patterns does, plain base names (looked up in a map) included.
+func TestSetIsAnyPattern(t *testing.T) {
+	globs := []string{"shadow", "/etc/passwd", "*.pem", "etc/config/*", "**/lib*.so*", "a?c"}
+	set, err := CompileSet(globs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []*Pattern
+	for _, g := range globs {
+		p, _ := Compile(g)
+		ps = append(ps, p)
+	}
+	paths := []string{"etc/shadow", "shadow", "etc/shadow-", "etc/passwd", "x/etc/passwd", "k/x.pem", "etc/config/net",
+		"etc/config/a/b", "usr/lib/libc.so.6", "abc", "d/abc", "abcd", "", "etc"}
+	hits := 0
+	for _, p := range paths {
+		want := false
+		for _, q := range ps {
+			want = want || q.Match(p)
+		}
+		if got := set.Match(p); got != want {
+			t.Errorf("%q: set %v, patterns %v", p, got, want)
+		}
+		if want {
+			hits++
+		}
+	}
+	if hits < 6 {
+		t.Fatalf("only %d paths match: the cases test little", hits)
+	}
+	if set.Len() != len(globs) {
+		t.Errorf("Len %d", set.Len())
+	}
+	var none *Set
+	if none.Match("etc/shadow") || none.Len() != 0 {
+		t.Error("a nil set matched")
+	}
+	if _, err := CompileSet([]string{"ok", ""}); err == nil {
+		t.Error("empty glob accepted")
+	}
+}

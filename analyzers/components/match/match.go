@@ -103,8 +103,8 @@ type Rule struct {
 
 	patterns []pattern
 	filename *regexp.Regexp
-	globs    []*glob.Pattern
-	needs    []*glob.Pattern
+	globs    *glob.Set
+	needs    *glob.Set
 	scan     map[string]bool
 }
 
@@ -215,22 +215,17 @@ func (r *Rule) compile() error {
 	if len(r.Files) == 0 {
 		return fmt.Errorf("no files globs")
 	}
-	for _, g := range r.Files {
-		re, err := glob.Compile(g)
-		if err != nil {
-			return err
-		}
-		r.globs = append(r.globs, re)
+	var err error
+	if r.globs, err = glob.CompileSet(r.Files); err != nil {
+		return err
 	}
 	for _, g := range r.UnlessNeeds {
 		if strings.Contains(g, "/") {
 			return fmt.Errorf("unless_needs %q: a library name, not a path", g)
 		}
-		re, err := glob.Compile(g)
-		if err != nil {
-			return err
-		}
-		r.needs = append(r.needs, re)
+	}
+	if r.needs, err = glob.CompileSet(r.UnlessNeeds); err != nil {
+		return err
 	}
 	if len(r.Scan) == 0 {
 		r.Scan = []string{ScanELF}
@@ -308,13 +303,7 @@ func versionIndex(re *regexp.Regexp) int {
 
 // MatchesPath reports whether the rule's globs select the image path p.
 func (r *Rule) MatchesPath(p string) bool {
-	p = strings.TrimPrefix(p, "/")
-	for _, g := range r.globs {
-		if g.Match(p) {
-			return true
-		}
-	}
-	return false
+	return r.globs.Match(strings.TrimPrefix(p, "/"))
 }
 
 // UsesLinkedCopy reports whether the file base, which dynamically links
@@ -322,16 +311,12 @@ func (r *Rule) MatchesPath(p string) bool {
 // library, so that version strings in the file itself do not count. One of
 // those libraries itself (libssl needs libcrypto) is never a linked copy.
 func (r *Rule) UsesLinkedCopy(base string, needed []string) bool {
-	for _, re := range r.needs {
-		if re.Match(base) {
-			return false
-		}
+	if r.needs.Match(base) {
+		return false
 	}
 	for _, n := range needed {
-		for _, re := range r.needs {
-			if re.Match(n) {
-				return true
-			}
+		if r.needs.Match(n) {
+			return true
 		}
 	}
 	return false
@@ -341,7 +326,7 @@ func (r *Rule) UsesLinkedCopy(base string, needed []string) bool {
 func (r *Rule) Scans(kind string) bool { return len(r.patterns) > 0 && r.scan[kind] }
 
 // HasUnlessNeeds reports whether the rule has UnlessNeeds.
-func (r *Rule) HasUnlessNeeds() bool { return len(r.needs) > 0 }
+func (r *Rule) HasUnlessNeeds() bool { return r.needs.Len() > 0 }
 
 // HasPatterns reports whether the rule reads file content.
 func (r *Rule) HasPatterns() bool { return len(r.patterns) > 0 }

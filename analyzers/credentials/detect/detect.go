@@ -120,8 +120,8 @@ type Rule struct {
 	UserOnly bool                             `yaml:"user_only"`
 	Examples schema.Examples[Example, string] `yaml:"examples"`
 
-	globs     globSet
-	excludes  globSet
+	globs     *glob.Set
+	excludes  *glob.Set
 	patterns  []*regexp.Regexp
 	users     []*regexp.Regexp
 	block     *regexp.Regexp
@@ -206,10 +206,10 @@ func (r *Rule) compile() error {
 		return fmt.Errorf("no files and no content kinds")
 	}
 	var err error
-	if r.globs, err = compileGlobs(r.Files); err != nil {
+	if r.globs, err = glob.CompileSet(r.Files); err != nil {
 		return err
 	}
-	if r.excludes, err = compileGlobs(r.Exclude); err != nil {
+	if r.excludes, err = glob.CompileSet(r.Exclude); err != nil {
 		return err
 	}
 	for _, c := range r.Content {
@@ -312,65 +312,17 @@ func lowerSet(list []string) map[string]bool {
 
 // globSet is a compiled list of globs: literal base names in a map, base
 // name globs and path globs each as one alternation.
-type globSet struct {
-	names map[string]bool
-	pats  []*glob.Pattern
-}
-
-// compileGlobs compiles globs over the path inside the image without its
-// leading "/": "**" spans folders, "*" and "?" do not. A glob without "/"
-// matches the base name.
-func compileGlobs(globs []string) (globSet, error) {
-	var gs globSet
-	for _, g := range globs {
-		if g == "" {
-			return gs, fmt.Errorf("empty glob")
-		}
-		g = strings.TrimPrefix(g, "/")
-		if !strings.Contains(g, "/") && !strings.ContainsAny(g, "*?") {
-			if gs.names == nil {
-				gs.names = map[string]bool{}
-			}
-			gs.names[g] = true
-			continue
-		}
-		p, err := glob.Compile(g)
-		if err != nil {
-			return gs, err
-		}
-		gs.pats = append(gs.pats, p)
-	}
-	return gs, nil
-}
-
-// match reports whether p (without its leading "/") or its base name
-// matches.
-func (gs *globSet) match(p string) bool {
-	base := p
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		base = p[i+1:]
-	}
-	if gs.names[base] {
-		return true
-	}
-	for _, g := range gs.pats {
-		if g.Match(p) {
-			return true
-		}
-	}
-	return false
-}
 
 // MatchesPath reports whether the detector's globs select the image path p
 // (and its excludes do not remove it).
 func (r *Rule) MatchesPath(p string) bool {
 	p = strings.TrimPrefix(p, "/")
-	return !r.excludes.match(p) && r.globs.match(p)
+	return !r.excludes.Match(p) && r.globs.Match(p)
 }
 
 // Excluded reports whether the detector's excludes remove p.
 func (r *Rule) Excluded(p string) bool {
-	return r.excludes.match(strings.TrimPrefix(p, "/"))
+	return r.excludes.Match(strings.TrimPrefix(p, "/"))
 }
 
 // Scripts reports whether the detector reads any "#!" script.

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"fmt"
+	"github.com/fwaudit/fwaudit/internal/glob"
 	"regexp"
 	"strings"
 
@@ -35,7 +36,7 @@ type ProgramRule struct {
 	Reject     []string                                  `yaml:"reject"`
 	Examples   schema.Examples[ProgramExample, []string] `yaml:"examples"`
 
-	globs, excludes globSet
+	globs, excludes *glob.Set
 	context         *regexp.Regexp
 	reject          []*regexp.Regexp
 	users           map[string]bool
@@ -69,10 +70,10 @@ func (r *ProgramRule) compile() error {
 		return fmt.Errorf("default_severity %q", r.DefaultSeverity)
 	}
 	var err error
-	if r.globs, err = compileGlobs(r.Files); err != nil {
+	if r.globs, err = glob.CompileSet(r.Files); err != nil {
 		return err
 	}
-	if r.excludes, err = compileGlobs(r.Exclude); err != nil {
+	if r.excludes, err = glob.CompileSet(r.Exclude); err != nil {
 		return err
 	}
 	if r.context, err = regexp.Compile(r.Context); err != nil {
@@ -104,7 +105,7 @@ func DefaultPrograms() []*ProgramRule {
 // MatchesPath reports whether the detector reads the program at p.
 func (r *ProgramRule) MatchesPath(p string) bool {
 	p = strings.TrimPrefix(p, "/")
-	return !r.excludes.match(p) && r.globs.match(p)
+	return !r.excludes.Match(p) && r.globs.Match(p)
 }
 
 // IsContext reports whether s names the password (field or message).

@@ -124,7 +124,7 @@ type Rule struct {
 	patterns   []*regexp.Regexp
 	not        []*regexp.Regexp
 	unlessFile []*regexp.Regexp
-	globs      []*glob.Pattern
+	globs      *glob.Set
 	keywords   []string
 	section    *regexp.Regexp
 	require    *regexp.Regexp
@@ -195,12 +195,8 @@ func (r *Rule) compile() error {
 	for _, k := range r.Keywords {
 		r.keywords = append(r.keywords, strings.ToLower(k))
 	}
-	for _, g := range r.Files {
-		re, err := glob.Compile(g)
-		if err != nil {
-			return err
-		}
-		r.globs = append(r.globs, re)
+	if r.globs, err = glob.CompileSet(r.Files); err != nil {
+		return err
 	}
 	compileConds := func(cs []Cond) error {
 		for i := range cs {
@@ -270,13 +266,7 @@ func (r *Rule) compile() error {
 
 // MatchesPath reports whether the rule's file globs select image path p.
 func (r *Rule) MatchesPath(p string) bool {
-	p = strings.TrimPrefix(p, "/")
-	for _, g := range r.globs {
-		if g.Match(p) {
-			return true
-		}
-	}
-	return false
+	return r.globs.Match(strings.TrimPrefix(p, "/"))
 }
 
 // Wants reports whether any file rule of the set selects image path p.
