@@ -250,6 +250,9 @@ func (p *prefetcher) decodeStreams(ctx context.Context, r io.ReaderAt, size int6
 		if c.off < pos {
 			continue
 		}
+		if len(w.streams) == maxBlobChunks {
+			return // the engine unpacks no more chunks of one blob
+		}
 		hdr := readHeader(r, c.off, size, HeaderSize)
 		if !safeIdentify(c.f, hdr) {
 			continue

@@ -203,3 +203,40 @@ func TestPrefetchChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestPrefetchBoundedStreams: a file of thousands of tiny gzip and xz
+// streams in turn (neither swallows the other) is decoded ahead no further
+// than the engine unpacks chunks of one blob.
+func TestPrefetchBoundedStreams(t *testing.T) {
+	var gz, x bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("tiny\n"))
+	zw.Close()
+	xw, err := xz.NewWriter(&x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xw.Write([]byte("tiny\n"))
+	xw.Close()
+	var blob []byte
+	for range 2 * maxBlobChunks {
+		blob = append(blob, gz.Bytes()...)
+		blob = append(blob, x.Bytes()...)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "streams.bin")
+	if err := os.WriteFile(path, blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := &engine{formats: Formats(), opt: Options{Limits: DefaultLimits()}}
+	p := &prefetcher{e: e, decode: true, minSz: DefaultCarveMinSize, fileSz: DefaultCarveFileBytes}
+	w := &memberWork{done: make(chan struct{})}
+	p.member(context.Background(), path, w)
+	if len(w.streams) != maxBlobChunks {
+		t.Fatalf("%d streams decoded ahead, want the bound %d", len(w.streams), maxBlobChunks)
+	}
+	p.release(w)
+	if n := e.preBytes.Load(); n != 0 {
+		t.Errorf("%d decoded bytes still counted after release", n)
+	}
+}
