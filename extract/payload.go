@@ -48,15 +48,7 @@ func writeDecoded(ctx context.Context, codec string, src io.Reader, w *Writer, n
 		// decoding below would write (prefetch.go)
 		w.preUsed = true
 		prefetchReplays.Add(1)
-		f, err := w.Create(name, 0o644)
-		if err != nil {
-			return 0, d.consumed, err
-		}
-		n, err := f.Write(d.data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return int64(n), d.consumed, err
+		return writeWhole(w, name, d)
 	}
 	cr := newCountingReader(src)
 	dr, err := openDecoder(codec, cr)
@@ -104,6 +96,20 @@ func writeDecoded(ctx context.Context, codec string, src io.Reader, w *Writer, n
 		err = fmt.Errorf("%s: corrupt data after %d bytes of output: %w", codec, written, err)
 	}
 	return written, cr.n, err
+}
+
+// writeWhole writes a stream decoded whole, cleanly, into a new file name
+// (the caller checked that it fits): what writeDecoded would write.
+func writeWhole(w *Writer, name string, d *predecoded) (written, consumed int64, err error) {
+	f, err := w.Create(name, 0o644)
+	if err != nil {
+		return 0, d.consumed, err
+	}
+	n, err := f.Write(d.data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return int64(n), d.consumed, err
 }
 
 // readProbe fills p from r. It returns how much it read and the error that

@@ -261,7 +261,13 @@ func (p *prefetcher) decodeStreams(ctx context.Context, r io.ReaderAt, size int6
 		if codec == "" {
 			return // the engine unpacks it; where it ends is its business
 		}
-		d := decodeAhead(ctx, codec, io.NewSectionReader(r, c.off, size-c.off), &p.e.preBytes)
+		var d *predecoded
+		if codec == "xz" {
+			d = decodeXZAheadWhole(r, c.off, size, &p.e.preBytes)
+		}
+		if d == nil {
+			d = decodeAhead(ctx, codec, io.NewSectionReader(r, c.off, size-c.off), &p.e.preBytes)
+		}
 		if d == nil {
 			return
 		}
@@ -282,6 +288,20 @@ func (p *prefetcher) decodeStreams(ctx context.Context, r io.ReaderAt, size int6
 		}
 		pos = c.off + end
 	}
+}
+
+// decodeXZAheadWhole is decodeAhead for an xz stream by the one-pass path
+// (decodeXZWhole), within the same bounds on what is held.
+func decodeXZAheadWhole(r io.ReaderAt, off, size int64, held *atomic.Int64) *predecoded {
+	d := decodeXZWhole(r, off, size, int(min(prefetchStreamMax, prefetchMaxBytes-held.Load())))
+	if d == nil {
+		return nil
+	}
+	if n := int64(len(d.data)); held.Add(n) > prefetchMaxBytes {
+		held.Add(-n)
+		return nil
+	}
+	return d
 }
 
 // prefetchCodec names the codec a stream format's Unpack decodes the chunk

@@ -6,9 +6,11 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -104,6 +106,35 @@ func prefetchImage(t *testing.T) []byte {
 	}
 	members["usr/share/doc/corrupt.xz"] = bad
 	members["var/lib/zeros.gz"] = gz(make([]byte, 8<<20))
+	// xz streams of every kind the one-pass path takes or leaves to the
+	// streaming decoder: several blocks, a SHA-256 check, stream padding
+	// and trailing bytes, truncated, a dictionary beyond DictLimit
+	xzWith := func(p []byte, cfg xz.WriterConfig) []byte {
+		var b bytes.Buffer
+		w, err := cfg.NewWriter(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(p)
+		w.Close()
+		return b.Bytes()
+	}
+	members["usr/share/doc/blocks.tar.xz"] = xzWith(tarOf(map[string][]byte{"a.gz": gz(text(9000)), "b.txt": text(70000)}),
+		xz.WriterConfig{CheckSum: xz.CRC64, BlockSize: 16 << 10})
+	members["usr/share/doc/sha256.xz"] = xzWith(text(20000), xz.WriterConfig{CheckSum: xz.SHA256})
+	members["usr/share/doc/padded.xz"] = append(xzOf(text(7000)), append(make([]byte, 8), random(5000)...)...)
+	members["usr/share/doc/notfour.xz"] = append(xzOf(text(7000)), 0, 0)
+	short := xzOf(text(40000))
+	members["usr/share/doc/short.xz"] = short[:len(short)*2/3]
+	bigDict := xzWith(text(30000), xz.WriterConfig{CheckSum: xz.CRC32})
+	if h := bigDict[12:]; h[1] == 0 && h[2] == 0x21 && h[3] == 1 {
+		hs := (int(h[0]) + 1) * 4
+		h[4] = 40 // 4 GiB
+		binary.LittleEndian.PutUint32(h[hs-4:], crc32.ChecksumIEEE(h[:hs-4]))
+	} else {
+		t.Fatalf("unexpected block header % x", h[:8])
+	}
+	members["usr/share/doc/bigdict.xz"] = bigDict
 	return tarOf(members)
 }
 
@@ -165,7 +196,9 @@ func TestPrefetchChangesNothing(t *testing.T) {
 		lim  Limits
 	}{{"default bounds", DefaultLimits()}, {"bounds hit", tight}} {
 		t.Run(c.name, func(t *testing.T) {
-			run := func(noPrefetch bool) (*Result, string) {
+			run := func(noPrefetch, onePass bool) (*Result, string) {
+				xzOnePass = onePass
+				defer func() { xzOnePass = true }()
 				work := filepath.Join(t.TempDir(), "work")
 				res, err := Extract(context.Background(), img, work, Options{Limits: c.lim, NoPrefetch: noPrefetch})
 				if err != nil {
@@ -173,29 +206,42 @@ func TestPrefetchChangesNothing(t *testing.T) {
 				}
 				return res, treeDigest(t, work)
 			}
-			before := prefetchReplays.Load()
-			seq, seqTree := run(true)
+			// the reference: in order, every xz stream by the streaming decoder
+			before, wholeBefore := prefetchReplays.Load(), xzWholeDecoded.Load()
+			seq, seqTree := run(true, false)
 			if n := prefetchReplays.Load() - before; n != 0 {
 				t.Fatalf("NoPrefetch used %d prefetched streams", n)
 			}
-			par, parTree := run(false)
-			used := prefetchReplays.Load() - before
-			if a, b := layersJSON(seq), layersJSON(par); a != b {
-				t.Errorf("layers differ with prefetching:\n--- without\n%s\n--- with\n%s", a, b)
+			if n := xzWholeDecoded.Load() - wholeBefore; n != 0 {
+				t.Fatalf("the one-pass path was off, yet decoded %d xz streams", n)
 			}
-			if seqTree != parTree {
-				t.Errorf("files differ with prefetching:\n--- without\n%s\n--- with\n%s", seqTree, parTree)
+			for _, v := range []struct {
+				name              string
+				noPrefetch, whole bool
+			}{{"one-pass xz", true, true}, {"prefetching", false, false}, {"prefetching and one-pass xz", false, true}} {
+				before, wholeBefore := prefetchReplays.Load(), xzWholeDecoded.Load()
+				par, parTree := run(v.noPrefetch, v.whole)
+				used, whole := prefetchReplays.Load()-before, xzWholeDecoded.Load()-wholeBefore
+				if a, b := layersJSON(seq), layersJSON(par); a != b {
+					t.Errorf("layers differ with %s:\n--- without\n%s\n--- with\n%s", v.name, a, b)
+				}
+				if seqTree != parTree {
+					t.Errorf("files differ with %s:\n--- without\n%s\n--- with\n%s", v.name, seqTree, parTree)
+				}
+				if !v.noPrefetch && used < 40 {
+					t.Errorf("%s: only %d streams came from the prefetcher; the test does not test it", v.name, used)
+				}
+				if v.whole && whole < 12 {
+					t.Errorf("%s: only %d xz streams decoded in one pass; the test does not test it", v.name, whole)
+				}
 			}
 			// the image really has what the test is about
 			formats := map[string]int{}
 			for _, l := range seq.Layers {
 				formats[l.Format]++
 			}
-			if formats["gzip"] < 40 || formats["xz"] < 10 || formats["tar"] < 6 {
+			if formats["gzip"] < 40 || formats["xz"] < 15 || formats["tar"] < 7 {
 				t.Fatalf("the image did not unpack as built: %v", formats)
-			}
-			if used < 40 {
-				t.Errorf("only %d streams came from the prefetcher; the test does not test it", used)
 			}
 			if c.lim.MaxTotalBytes != DefaultLimits().MaxTotalBytes && !strings.Contains(layersJSON(seq), "limit") {
 				t.Errorf("the tight bounds were never hit:\n%s", layersJSON(seq))

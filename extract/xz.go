@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"sync/atomic"
 
 	"github.com/fwaudit/fwaudit/extract/compress"
 )
@@ -44,7 +45,18 @@ func (xzFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer
 	if !(xzFormat{}).Identify(hdr) {
 		return 0, ErrNotFormat
 	}
-	written, consumed, err := writeDecoded(ctx, "xz", io.NewSectionReader(clampWindow("xz", r, size, w), 0, size), w, "data")
+	// a stream not decoded ahead is decoded whole in one pass when it can be
+	var d *predecoded
+	if pre := w.pre; (pre == nil || pre.codec != "xz" || w.preUsed) && ctx.Err() == nil {
+		d = decodeXZWhole(r, 0, size, xzWholeMaxOut)
+	}
+	var written, consumed int64
+	var err error
+	if d != nil && w.fits(int64(len(d.data))) {
+		written, consumed, err = writeWhole(w, "data", d)
+	} else {
+		written, consumed, err = writeDecoded(ctx, "xz", io.NewSectionReader(clampWindow("xz", r, size, w), 0, size), w, "data")
+	}
 	switch {
 	case err != nil && !IsLimit(err) && written > 0:
 		// the decoder may reject what follows a complete stream (stream
@@ -65,6 +77,71 @@ func (xzFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer
 		}
 	}
 	return consumed, err
+}
+
+// The one-pass path (compress.DecodeXZStream: lzma's one-pass LZMA2
+// decoder, about 1.4x xi2's speed on a Debian data.tar.xz) takes an xz
+// stream of at most xzWholeMaxIn compressed bytes (from its start to the
+// end of its blob) and xzWholeMaxOut decoded ones, held in memory. Any
+// stream it cannot prove whole and clean (other filters, SHA-256 checks,
+// larger dictionaries than DictLimit, corrupt or truncated data, more
+// output) goes to the streaming decoder as before, which writes the same
+// bytes or reports the error.
+const (
+	xzWholeMaxIn  = 16 << 20
+	xzWholeMaxOut = 32 << 20
+)
+
+// xzOnePass turns the one-pass path off (tests compare the two);
+// xzWholeDecoded counts the streams it decoded.
+var (
+	xzOnePass      = true
+	xzWholeDecoded atomic.Int64
+)
+
+// decodeXZWhole decodes the xz stream at off in r (size bytes in all) in
+// one pass, or returns nil. consumed is the stream's exact length.
+func decodeXZWhole(r io.ReaderAt, off, size int64, maxOut int) *predecoded {
+	n := size - off
+	if !xzOnePass || n < 12 || n > xzWholeMaxIn || maxOut <= 0 {
+		return nil
+	}
+	src := make([]byte, n)
+	if m, err := r.ReadAt(src, off); int64(m) != n && err != nil {
+		return nil
+	}
+	var dst []byte
+	if total := xzTailTotal(src); total > 0 && total <= int64(maxOut) {
+		dst = make([]byte, 0, total) // the usual case: the stream ends the blob
+	}
+	out, consumed, ok := compress.DecodeXZStream(dst, src, maxOut, compress.DictLimit)
+	if !ok {
+		return nil
+	}
+	xzWholeDecoded.Add(1)
+	return &predecoded{codec: "xz", data: out, consumed: int64(consumed)}
+}
+
+// xzTailTotal is the uncompressed size the index of an xz stream ending src
+// (perhaps followed by stream padding) records, or -1: a hint for the
+// output buffer, verified by the decoding.
+func xzTailTotal(src []byte) int64 {
+	end := len(src)
+	for end >= 4 && end%4 == len(src)%4 && binary.LittleEndian.Uint32(src[end-4:]) == 0 {
+		end -= 4
+	}
+	if end < 24 || src[end-2] != 'Y' || src[end-1] != 'Z' {
+		return -1
+	}
+	f := src[end-12:]
+	if crc32.ChecksumIEEE(f[4:10]) != binary.LittleEndian.Uint32(f) {
+		return -1
+	}
+	idx := int64(end-12) - (int64(binary.LittleEndian.Uint32(f[4:8]))+1)*4
+	if idx < 12 || src[idx] != 0 {
+		return -1
+	}
+	return xzIndexTotal(src[idx : end-12])
 }
 
 // xzLookBack is how far before the decoder's read position the footer is

@@ -3,6 +3,7 @@ package lzma
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync"
 )
 
@@ -114,6 +115,11 @@ type decoder struct {
 	base    int
 	wrapped bool
 	eos     bool
+
+	// dictMax, if not zero, is the dictionary size the stream declared: a
+	// one-pass decode (whose output is the window) refuses a match
+	// reaching further back, as a decoder holding only that much does.
+	dictMax int
 }
 
 var decoderPool sync.Pool
@@ -156,6 +162,7 @@ func (d *decoder) reset(p Props) {
 	d.pos, d.base = 0, 0
 	d.wrapped = false
 	d.eos = false
+	d.dictMax = 0
 }
 
 // initRange reads the five range coder initialisation bytes.
@@ -172,12 +179,6 @@ func (d *decoder) initRange(b []byte) error {
 		return fmt.Errorf("%w: invalid range coder start", ErrCorrupt)
 	}
 	return nil
-}
-
-// distValid reports whether a match distance (distance-1 as coded) refers
-// to data that is present in the window.
-func (d *decoder) distValid(dist uint32, pos int) bool {
-	return uint64(dist) < uint64(pos-d.base) || (d.wrapped && uint64(dist) < uint64(len(d.buf)))
 }
 
 // copyMatch copies n bytes inside the window w from src to pos with LZ77
@@ -450,6 +451,10 @@ func (d *decoder) run(in []byte, ip, inCheck, limit int) (int, error) {
 	lpMask := uint32(1)<<d.lp - 1
 	pbMask := uint32(1)<<d.pb - 1
 	base := d.base
+	dictMax := math.MaxInt
+	if d.dictMax > 0 {
+		dictMax = d.dictMax
+	}
 	var err error
 
 	for pos < len(buf) && ip <= inCheck {
@@ -587,7 +592,7 @@ func (d *decoder) run(in []byte, ip, inCheck, limit int) (int, error) {
 					rng = bound
 					*p += (probTotal - *p) >> moveBits
 					// Short rep: one byte at distance rep0.
-					if !(uint64(rep0) < uint64(pos-base) || (d.wrapped && uint64(rep0) < uint64(wlen))) {
+					if !(uint64(rep0) < uint64(min(pos-base, dictMax)) || (d.wrapped && uint64(rep0) < uint64(wlen))) {
 						err = errDist
 						break
 					}
@@ -640,7 +645,7 @@ func (d *decoder) run(in []byte, ip, inCheck, limit int) (int, error) {
 		}
 
 		// Copy the match.
-		if !(uint64(rep0) < uint64(pos-base) || (d.wrapped && uint64(rep0) < uint64(wlen))) {
+		if !(uint64(rep0) < uint64(min(pos-base, dictMax)) || (d.wrapped && uint64(rep0) < uint64(wlen))) {
 			err = errDist
 			break
 		}

@@ -16,6 +16,18 @@ import (
 // first LZMA chunk, each chunk's compressed and uncompressed sizes used up
 // exactly with a finished range coder.
 func DecodeLZMA2(dst, src []byte, maxOut int) (out []byte, consumed int, err error) {
+	return DecodeLZMA2Dict(dst, src, maxOut, 0)
+}
+
+// DecodeLZMA2Dict is DecodeLZMA2 for a stream that declared a dictionary
+// of dict bytes (0: no limit): a match reaching further back than dict
+// bytes is corrupt data, as it is to a decoder that holds only the
+// dictionary (xz-embedded, xz-utils), although the one-pass output holds
+// everything decoded since the last dictionary reset.
+func DecodeLZMA2Dict(dst, src []byte, maxOut, dict int) (out []byte, consumed int, err error) {
+	if dict < 0 {
+		dict = 0
+	}
 	start := len(dst)
 	end := start + maxOut
 	buf := dst[:cap(dst)]
@@ -110,6 +122,7 @@ func DecodeLZMA2(dst, src []byte, maxOut int) (out []byte, consumed int, err err
 		}
 		ip += 5
 		d.buf, d.pos, d.base = buf, pos, base
+		d.dictMax = dict
 		d.pending, d.eos = 0, false
 		d.prev = 0
 		if pos > base {
