@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -197,12 +198,35 @@ func (t *Target) ReadFile(f File, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, max+1))
+	b, err := readUpTo(fh, min(f.Size, max)+1, max+1)
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(b)) > max {
 		return b[:max], ErrTooBig
+	}
+	return b, nil
+}
+
+// readUpTo reads r to its end or to limit bytes, into a buffer sized for
+// the expected bytes (the walk's size, plus one to see the end): one read
+// of the whole file and one that finds its end, where io.ReadAll starts at
+// 512 bytes and reads and copies again at every growth. A file that grew
+// since the walk is still read to the limit.
+func readUpTo(r io.Reader, expect, limit int64) ([]byte, error) {
+	b := make([]byte, 0, max(min(expect, limit), 1))
+	for int64(len(b)) < limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(int64(cap(b)), limit-int64(len(b)))))
+		}
+		n, err := r.Read(b[len(b):min(int64(cap(b)), limit)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }

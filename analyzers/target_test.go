@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -408,6 +409,18 @@ func TestReadBounds(t *testing.T) {
 	if b, err := tg.ReadFile(ten, 10); err != nil || string(b) != "0123456789" {
 		t.Errorf("ReadFile(10) = %q, %v", b, err)
 	}
+	// the walk's size is a hint: a file that grew or shrank since reads
+	// what is there, within the bound
+	for _, size := range []int64{0, 3, 10, 100} {
+		stale := ten
+		stale.Size = size
+		if b, err := tg.ReadFile(stale, 1<<20); err != nil || string(b) != "0123456789" {
+			t.Errorf("ReadFile of a file listed with %d bytes = %q, %v", size, b, err)
+		}
+		if b, err := tg.ReadFile(stale, 6); !errors.Is(err, ErrTooBig) || string(b) != "012345" {
+			t.Errorf("ReadFile(6) of a file listed with %d bytes = %q, %v", size, b, err)
+		}
+	}
 	// Open never follows a symlink, even one put where a file was listed
 	link := ten
 	link.HostPath = filepath.Join(filepath.Dir(ten.HostPath), "link")
@@ -646,5 +659,35 @@ func TestFingerprintAndRedact(t *testing.T) {
 	}
 	if r := Redact("abcd"); !strings.HasPrefix(r, "… (4 chars") {
 		t.Errorf("Redact(short) = %q shows characters", r)
+	}
+}
+
+// countReads counts the Read calls made on a reader.
+type countReads struct {
+	r io.Reader
+	n int
+}
+
+func (c *countReads) Read(p []byte) (int, error) { c.n++; return c.r.Read(p) }
+
+// readUpTo reads a file of the size the walk saw in one read plus the one
+// that finds its end (io.ReadAll took 20 for 100 KB), and still reads a
+// file that grew, up to the limit.
+func TestReadUpToReads(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 10<<10)
+	c := &countReads{r: bytes.NewReader(data)}
+	b, err := readUpTo(c, int64(len(data))+1, 1<<20)
+	if err != nil || !bytes.Equal(b, data) || c.n != 2 {
+		t.Errorf("%d bytes in %d reads, %v; want %d bytes in 2 reads", len(b), c.n, err, len(data))
+	}
+	for _, expect := range []int64{0, 1, 1000} {
+		b, err := readUpTo(bytes.NewReader(data), expect, 1<<20)
+		if err != nil || !bytes.Equal(b, data) {
+			t.Errorf("expecting %d: %d bytes, %v", expect, len(b), err)
+		}
+		b, err = readUpTo(bytes.NewReader(data), expect, 5000)
+		if err != nil || !bytes.Equal(b, data[:5000]) {
+			t.Errorf("expecting %d, limit 5000: %d bytes, %v", expect, len(b), err)
+		}
 	}
 }
