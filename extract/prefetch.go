@@ -293,15 +293,7 @@ func (p *prefetcher) decodeStreams(ctx context.Context, r io.ReaderAt, size int6
 // decodeXZAheadWhole is decodeAhead for an xz stream by the one-pass path
 // (decodeXZWhole), within the same bounds on what is held.
 func decodeXZAheadWhole(r io.ReaderAt, off, size int64, held *atomic.Int64) *predecoded {
-	d := decodeXZWhole(r, off, size, int(min(prefetchStreamMax, prefetchMaxBytes-held.Load())))
-	if d == nil {
-		return nil
-	}
-	if n := int64(len(d.data)); held.Add(n) > prefetchMaxBytes {
-		held.Add(-n)
-		return nil
-	}
-	return d
+	return decodeXZWhole(r, off, size, prefetchStreamMax, held, prefetchMaxBytes)
 }
 
 // prefetchCodec names the codec a stream format's Unpack decodes the chunk

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ulikunitz/xz"
@@ -284,5 +285,56 @@ func TestPrefetchBoundedStreams(t *testing.T) {
 	p.release(w)
 	if n := e.preBytes.Load(); n != 0 {
 		t.Errorf("%d decoded bytes still counted after release", n)
+	}
+}
+
+// The one-pass xz path charges what it holds to the prefetcher's budget
+// before it allocates: nothing is decoded when the compressed bytes and
+// the decoded size (from the index of a stream ending its blob, else a
+// bound) would not fit, and after a decode only the output stays charged.
+func TestXZWholeBudget(t *testing.T) {
+	data := bytes.Repeat([]byte("a line of a Debian changelog, compressed by xz\n"), 20000)
+	var b bytes.Buffer
+	w, err := xz.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	w.Close()
+	src := b.Bytes()
+	n := int64(len(src))
+	if got := xzEndTotal(bytes.NewReader(src), 0, n); got != int64(len(data)) {
+		t.Fatalf("xzEndTotal = %d, want %d", got, len(data))
+	}
+	padded := append(bytes.Clone(src), 0, 0, 0, 0, 0, 0, 0, 0)
+	if got := xzEndTotal(bytes.NewReader(padded), 0, int64(len(padded))); got != int64(len(data)) {
+		t.Errorf("xzEndTotal with stream padding = %d, want %d", got, len(data))
+	}
+	inside := append(bytes.Clone(src), "not a footer"...)
+	if got := xzEndTotal(bytes.NewReader(inside), 0, int64(len(inside))); got != -1 {
+		t.Errorf("xzEndTotal of a stream followed by other bytes = %d, want -1", got)
+	}
+	var held atomic.Int64
+	held.Store(1000)
+	need := n + int64(len(data))
+	if d := decodeXZWhole(bytes.NewReader(src), 0, n, 32<<20, &held, 1000+need-1); d != nil || held.Load() != 1000 {
+		t.Fatalf("decoded past the budget (held %d)", held.Load())
+	}
+	d := decodeXZWhole(bytes.NewReader(src), 0, n, 32<<20, &held, 1000+need)
+	if d == nil || !bytes.Equal(d.data, data) || d.consumed != n {
+		t.Fatalf("within the budget: %v", d)
+	}
+	if held.Load() != 1000+int64(len(data)) {
+		t.Errorf("held %d after the decode, want the output charged: %d", held.Load(), 1000+len(data))
+	}
+	// the output bound: a stream decoding to more is left to the streaming decoder
+	if d := decodeXZWhole(bytes.NewReader(src), 0, n, int64(len(data))-1, nil, 0); d != nil {
+		t.Error("decoded beyond maxOut")
+	}
+	// inside a blob, the decode is bounded by a guess and checked in full
+	held.Store(0)
+	d = decodeXZWhole(bytes.NewReader(inside), 0, int64(len(inside)), 32<<20, &held, 64<<20)
+	if d == nil || !bytes.Equal(d.data, data) || d.consumed != n || held.Load() != int64(len(data)) {
+		t.Fatalf("stream inside a blob: %v, held %d", d != nil, held.Load())
 	}
 }

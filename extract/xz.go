@@ -48,7 +48,7 @@ func (xzFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer
 	// a stream not decoded ahead is decoded whole in one pass when it can be
 	var d *predecoded
 	if pre := w.pre; (pre == nil || pre.codec != "xz" || w.preUsed) && ctx.Err() == nil {
-		d = decodeXZWhole(r, 0, size, xzWholeMaxOut)
+		d = decodeXZWhole(r, 0, size, xzWholeMaxOut, nil, 0)
 	}
 	var written, consumed int64
 	var err error
@@ -80,13 +80,14 @@ func (xzFormat) Unpack(ctx context.Context, r io.ReaderAt, size int64, w *Writer
 }
 
 // The one-pass path (compress.DecodeXZStream: lzma's one-pass LZMA2
-// decoder, about 1.4x xi2's speed on a Debian data.tar.xz) takes an xz
-// stream of at most xzWholeMaxIn compressed bytes (from its start to the
-// end of its blob) and xzWholeMaxOut decoded ones, held in memory. Any
-// stream it cannot prove whole and clean (other filters, SHA-256 checks,
-// larger dictionaries than DictLimit, corrupt or truncated data, more
-// output) goes to the streaming decoder as before, which writes the same
-// bytes or reports the error.
+// decoder, about 1.45x xi2's speed on a Debian data.tar.xz) takes an xz
+// stream that ends its blob (perhaps with stream padding), of at most
+// xzWholeMaxIn compressed bytes and, as its index records,
+// xzWholeMaxOut decoded ones, both held in memory. Any stream it cannot
+// prove whole and clean (other filters, SHA-256 checks, dictionaries
+// larger than DictLimit, corrupt or truncated data, other sizes than the
+// index records) goes to the streaming decoder as before, which writes the
+// same bytes or reports the error.
 const (
 	xzWholeMaxIn  = 16 << 20
 	xzWholeMaxOut = 32 << 20
@@ -100,48 +101,76 @@ var (
 )
 
 // decodeXZWhole decodes the xz stream at off in r (size bytes in all) in
-// one pass, or returns nil. consumed is the stream's exact length.
-func decodeXZWhole(r io.ReaderAt, off, size int64, maxOut int) *predecoded {
+// one pass into at most maxOut bytes, or returns nil. consumed is the
+// stream's exact length.
+//
+// held, if not nil, is a budget of bytes in memory shared with other
+// goroutines (the prefetcher's): the compressed bytes and the output bound
+// are charged to it before anything is allocated, and nothing is decoded
+// when they would take it past heldMax; the decoded bytes stay charged.
+func decodeXZWhole(r io.ReaderAt, off, size int64, maxOut int64, held *atomic.Int64, heldMax int64) *predecoded {
 	n := size - off
-	if !xzOnePass || n < 12 || n > xzWholeMaxIn || maxOut <= 0 {
+	if !xzOnePass || n < 24 || n > xzWholeMaxIn || maxOut <= 0 {
 		return nil
+	}
+	// a stream that ends its blob (a .deb's data.tar.xz, a .xz file):
+	// its index gives the decoded size before anything is decoded
+	var dst []byte
+	if total := xzEndTotal(r, off, size); total > maxOut {
+		return nil
+	} else if total > 0 {
+		maxOut = total
+		dst = make([]byte, 0, total)
+	} else {
+		// a stream inside a blob: a guess well above xz's usual ratio
+		// (a stream that decodes to more goes to the streaming decoder)
+		maxOut = min(maxOut, max(16*n, 1<<20))
+	}
+	if held != nil {
+		if held.Add(n+maxOut) > heldMax {
+			held.Add(-n - maxOut)
+			return nil
+		}
+		defer held.Add(-n - maxOut) // charged below for what is kept
 	}
 	src := make([]byte, n)
 	if m, err := r.ReadAt(src, off); int64(m) != n && err != nil {
 		return nil
 	}
-	var dst []byte
-	if total := xzTailTotal(src); total > 0 && total <= int64(maxOut) {
-		dst = make([]byte, 0, total) // the usual case: the stream ends the blob
-	}
-	out, consumed, ok := compress.DecodeXZStream(dst, src, maxOut, compress.DictLimit)
+	out, consumed, ok := compress.DecodeXZStream(dst, src, int(maxOut), compress.DictLimit)
 	if !ok {
 		return nil
+	}
+	if held != nil {
+		held.Add(int64(len(out)))
 	}
 	xzWholeDecoded.Add(1)
 	return &predecoded{codec: "xz", data: out, consumed: int64(consumed)}
 }
 
-// xzTailTotal is the uncompressed size the index of an xz stream ending src
-// (perhaps followed by stream padding) records, or -1: a hint for the
-// output buffer, verified by the decoding.
-func xzTailTotal(src []byte) int64 {
-	end := len(src)
-	for end >= 4 && end%4 == len(src)%4 && binary.LittleEndian.Uint32(src[end-4:]) == 0 {
+// xzEndTotal is the decoded size that the index of an xz stream ending the
+// blob r[off:size] (perhaps followed by stream padding) records, or -1
+// when the blob does not end with a stream footer whose index lies in its
+// last 64 KiB. It is a bound for the one-pass decoding, which verifies it.
+func xzEndTotal(r io.ReaderAt, off, size int64) int64 {
+	from := max(off, size-64<<10)
+	b := readAtMost(r, from, size, size-from)
+	end := len(b)
+	for end >= 4 && (int64(end)+from-off)%4 == 0 && binary.LittleEndian.Uint32(b[end-4:]) == 0 {
 		end -= 4
 	}
-	if end < 24 || src[end-2] != 'Y' || src[end-1] != 'Z' {
+	if end < 12 || b[end-2] != 'Y' || b[end-1] != 'Z' {
 		return -1
 	}
-	f := src[end-12:]
+	f := b[end-12:]
 	if crc32.ChecksumIEEE(f[4:10]) != binary.LittleEndian.Uint32(f) {
 		return -1
 	}
 	idx := int64(end-12) - (int64(binary.LittleEndian.Uint32(f[4:8]))+1)*4
-	if idx < 12 || src[idx] != 0 {
+	if idx < 0 || idx+from-off < 12 || b[idx] != 0 {
 		return -1
 	}
-	return xzIndexTotal(src[idx : end-12])
+	return xzIndexTotal(b[idx : end-12])
 }
 
 // xzLookBack is how far before the decoder's read position the footer is

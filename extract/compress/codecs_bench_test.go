@@ -98,3 +98,49 @@ func BenchmarkCodecs(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkXZStream decodes one xz stream as a .deb's data.tar.xz is (one
+// block, a dictionary smaller than the output) and as xz -T writes it
+// (blocks of 1 MiB) with the decoders extraction chooses between: the
+// one-pass path (DecodeXZStream), xi2's streaming reader, and ulikunitz
+// (the reference):
+// go test -run - -bench XZStream -benchmem ./extract/compress/
+func BenchmarkXZStream(b *testing.B) {
+	data := testPayload(8 << 20)
+	for _, layout := range []struct {
+		name string
+		cfg  uxz.WriterConfig
+	}{{"one-block", uxz.WriterConfig{CheckSum: uxz.CRC64, DictCap: 2 << 20}},
+		{"1MiB-blocks", uxz.WriterConfig{CheckSum: uxz.CRC64, DictCap: 2 << 20, BlockSize: 1 << 20}}} {
+		src := xzEncode(b, data, layout.cfg)
+		b.Run(layout.name+"/one-pass", func(b *testing.B) {
+			buf := make([]byte, 0, len(data))
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				out, n, ok := DecodeXZStream(buf, src, len(data), DictLimit)
+				if !ok || n != len(src) || len(out) != len(data) {
+					b.Fatal("one-pass path not taken")
+				}
+			}
+		})
+		b.Run(layout.name+"/xi2", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if out, err := xi2Decode(src); err != nil || len(out) != len(data) {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(layout.name+"/ulikunitz", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if out := xzReference(b, src); len(out) != len(data) {
+					b.Fatal(len(out))
+				}
+			}
+		})
+	}
+}
