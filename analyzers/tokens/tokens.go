@@ -70,9 +70,9 @@ type engine struct {
 	rules    []ruleDet        // one detector per gitleaks rule
 	kwRules  map[string][]int // prefilter keyword → indexes in rules
 	always   []int            // rules without keywords: every candidate
+	generic  int              // generic-api-key's index in rules when genericJoin applies, else -1
 	own      *rules.Set
 	trie     *ahocorasick.Trie
-	generic  map[string]bool
 	err      error
 	describe map[string]string
 	gkw      []string // gitleaks' prefilter keywords
@@ -184,6 +184,7 @@ func prefilterKeyword(k string) string {
 
 func (e *engine) buildRules(cfg config.Config) {
 	e.kwRules = map[string][]int{}
+	e.generic = -1
 	for _, id := range cfg.OrderedRules {
 		r := cfg.Rules[id]
 		one := cfg
@@ -199,6 +200,9 @@ func (e *engine) buildRules(cfg config.Config) {
 		}
 		i := len(e.rules)
 		e.rules = append(e.rules, ruleDet{id: id, det: det})
+		if id == "generic-api-key" && r.Regex != nil && r.Regex.String() == genericAPIKeyRegex && det != e.det && len(r.Keywords) > 0 {
+			e.generic = i
+		}
 		if len(r.Keywords) == 0 || len(r.RequiredRules) > 0 {
 			e.always = append(e.always, i)
 			continue
@@ -444,7 +448,7 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 			bySeg[r] = all
 		}
 	}
-	var b strings.Builder
+	var b []byte
 	var sub []segment
 	var found []gfound
 	done := map[*detect.Detector]bool{}
@@ -453,16 +457,22 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 			continue
 		}
 		done[e.rules[r].det] = true
-		b.Reset()
-		sub = sub[:0]
-		for i, ci := range idx {
-			if i > 0 {
-				b.WriteByte('\n')
+		b, sub = b[:0], sub[:0]
+		if r == e.generic && genericReduce {
+			// only the lines that can hold a match (generic.go)
+			if b, sub = genericJoin(b, sub, cands, idx); len(sub) == 0 {
+				continue
 			}
-			b.WriteString(cands[ci].text)
-			sub = append(sub, cands[ci])
+		} else {
+			for i, ci := range idx {
+				if i > 0 {
+					b = append(b, '\n')
+				}
+				b = append(b, cands[ci].text...)
+				sub = append(sub, cands[ci])
+			}
 		}
-		for _, f := range e.rules[r].det.DetectString(b.String()) {
+		for _, f := range e.rules[r].det.DetectString(string(b)) {
 			c, pos, ok := locate(sub, f)
 			if ok {
 				found = append(found, gfound{f: f, c: c, pos: pos})
@@ -526,9 +536,11 @@ func locate(cands []segment, f report.Finding) (segment, int, bool) {
 	if f.Secret == "" {
 		return segment{}, 0, false
 	}
-	if f.StartLine >= 0 && f.StartLine < len(cands) {
-		if i := strings.Index(cands[f.StartLine].text, f.Secret); i >= 0 {
-			return cands[f.StartLine], i, true
+	// the secret is on the match's first line or, when the match goes on
+	// past a newline, on a later one
+	for l := max(f.StartLine, 0); l < len(cands); l++ {
+		if i := strings.Index(cands[l].text, f.Secret); i >= 0 {
+			return cands[l], i, true
 		}
 	}
 	for _, c := range cands {
