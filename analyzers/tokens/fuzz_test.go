@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"bytes"
+	"context"
 	"testing"
 )
 
@@ -54,7 +55,7 @@ func FuzzStrings(f *testing.F) {
 			t.Fatalf("covered %d bytes, want about %d", covered, want)
 		}
 		var scratch []byte
-		e.scan(b, &scratch, false)
-		e.scan(b, &scratch, true)
+		e.scan(context.Background(), b, &scratch, false)
+		e.scan(context.Background(), b, &scratch, true)
 	})
 }

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"context"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -56,9 +57,9 @@ func scanBoth(t *testing.T, e *engine, data []byte, text bool) (with, without []
 	var scratch []byte
 	defer func() { genericReduce = true }()
 	genericReduce = true
-	with = e.scan(data, &scratch, text)
+	with = e.scan(context.Background(), data, &scratch, text)
 	genericReduce = false
-	without = e.scan(data, &scratch, text)
+	without = e.scan(context.Background(), data, &scratch, text)
 	return with, without
 }
 

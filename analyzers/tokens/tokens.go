@@ -312,7 +312,7 @@ func (a analyzer) Analyze(ctx context.Context, t *analyzers.Target) ([]analyzers
 		hits := same.Get(data, kind, func() []hit {
 			buf := scratch.Get().(*[]byte)
 			defer scratch.Put(buf)
-			return e.scan(data, buf, text)
+			return e.scan(ctx, data, buf, text)
 		})
 		return result{hits, text}, nil
 	})
@@ -358,7 +358,7 @@ const (
 )
 
 // scan finds the secrets in one file's bytes; scratch is a reusable buffer.
-func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
+func (e *engine) scan(ctx context.Context, data []byte, scratch *[]byte, text bool) []hit {
 	var cands []segment
 	// bySeg[i]: the candidates (indexes in cands) holding a keyword of
 	// rule i; last[i]: the last candidate added there
@@ -453,7 +453,7 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 	var found []gfound
 	done := map[*detect.Detector]bool{}
 	for r, idx := range bySeg {
-		if len(idx) == 0 || done[e.rules[r].det] {
+		if len(idx) == 0 || done[e.rules[r].det] || ctx.Err() != nil {
 			continue
 		}
 		done[e.rules[r].det] = true
@@ -472,12 +472,22 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 				sub = append(sub, cands[ci])
 			}
 		}
-		for _, f := range e.rules[r].det.DetectString(string(b)) {
-			c, pos, ok := locate(sub, f)
-			if ok {
-				found = append(found, gfound{f: f, c: c, pos: pos})
+		if len(sub) <= joinMaxLines && len(b) <= joinMaxBytes {
+			if onDetect != nil {
+				onDetect(len(sub), len(b))
 			}
+			for _, f := range e.rules[r].det.DetectString(string(b)) {
+				c, pos, ok := locate(sub, f)
+				if ok {
+					found = append(found, gfound{f: f, c: c, pos: pos})
+				}
+			}
+			continue
 		}
+		found = e.detectBatches(ctx, r, sub, found)
+	}
+	if ctx.Err() != nil {
+		return nil
 	}
 	// the order the whole detector gave: by line, then rule
 	sort.SliceStable(found, func(i, j int) bool {
@@ -521,6 +531,62 @@ func (e *engine) scan(data []byte, scratch *[]byte, text bool) []hit {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].off < out[j].off })
 	return out
+}
+
+// A file's candidates for one rule are passed to gitleaks at once when
+// they are at most joinMaxLines lines and joinMaxBytes bytes, as nearly
+// every file's are. More go in batches of about that size: gitleaks'
+// work per call grows with the square of its matches (its filter compares
+// every finding with every other, its line lookup walks every newline for
+// every match), so one crafted 8 MiB text of matching lines took the
+// analyzer many minutes. Each batch owns its lines and is passed with
+// joinOverlap lines before and after them, so that a match running over a
+// newline (at most a few lines: its names, operators and quotes) is seen
+// whole by the batch that owns its first line and is reported once.
+var (
+	joinMaxLines = 4096
+	joinMaxBytes = 1 << 20
+)
+
+const joinOverlap = 8
+
+// onDetect, when set (by tests), sees the size of every gitleaks call.
+var onDetect func(lines, bytes int)
+
+// detectBatches runs rule r over sub in batches (joinMaxLines) and adds
+// what it finds to found; it stops when ctx is done.
+func (e *engine) detectBatches(ctx context.Context, r int, sub []segment, found []gfound) []gfound {
+	var b []byte
+	for s := 0; s < len(sub) && ctx.Err() == nil; {
+		// the lines [s, end) this batch owns
+		end, n := s, 0
+		for end < len(sub) && end-s < joinMaxLines && (end == s || n+len(sub[end].text)+1 <= joinMaxBytes) {
+			n += len(sub[end].text) + 1
+			end++
+		}
+		from, to := max(0, s-joinOverlap), min(len(sub), end+joinOverlap)
+		b = b[:0]
+		for i := from; i < to; i++ {
+			if i > from {
+				b = append(b, '\n')
+			}
+			b = append(b, sub[i].text...)
+		}
+		if onDetect != nil {
+			onDetect(to-from, len(b))
+		}
+		for _, f := range e.rules[r].det.DetectString(string(b)) {
+			if line := from + f.StartLine; line < s || line >= end {
+				continue // another batch's
+			}
+			c, pos, ok := locate(sub[from:to], f)
+			if ok {
+				found = append(found, gfound{f: f, c: c, pos: pos})
+			}
+		}
+		s = end
+	}
+	return found
 }
 
 // gfound is a gitleaks finding with the candidate it came from.
