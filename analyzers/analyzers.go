@@ -8,6 +8,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -171,6 +172,9 @@ func Redact(secret string) string {
 // Int64 returns a pointer, for Finding.Offset.
 func Int64(v int64) *int64 { return &v }
 
+// ErrTimeBound is the error of an analyzer stopped at its time bound.
+var ErrTimeBound = errors.New("analyzer time bound reached")
+
 // Failure records an analyzer that failed; it is reported, not fatal.
 type Failure struct {
 	Analyzer string `json:"analyzer"`
@@ -199,6 +203,13 @@ type Outcome struct {
 // and returns the findings sorted. A failing (or panicking) analyzer is
 // recorded in Failures; the others still run.
 func Run(ctx context.Context, t *Target, list []Analyzer, jobs int) Outcome {
+	return RunWithin(ctx, t, list, jobs, 0)
+}
+
+// RunWithin is Run with a bound on each analyzer's time (0: none): an
+// analyzer still running when it is reached is cancelled, and recorded in
+// Failures (ErrTimeBound) with nothing it found.
+func RunWithin(ctx context.Context, t *Target, list []Analyzer, jobs int, timeout time.Duration) Outcome {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -213,7 +224,17 @@ func Run(ctx context.Context, t *Target, list []Analyzer, jobs int) Outcome {
 	for i, a := range list {
 		g.Go(func() error {
 			start := time.Now()
-			fs, err := safeAnalyze(gctx, a, t)
+			actx, cancel := gctx, context.CancelFunc(func() {})
+			if timeout > 0 {
+				actx, cancel = context.WithTimeout(gctx, timeout)
+			}
+			fs, err := safeAnalyze(actx, a, t)
+			if actx.Err() != nil && gctx.Err() == nil {
+				// stopped at the bound: what it found so far is not the
+				// whole of what it would find
+				fs, err = nil, fmt.Errorf("%w (%s): stopped after %s", ErrTimeBound, timeout, time.Since(start).Round(time.Millisecond))
+			}
+			cancel()
 			d := time.Since(start)
 			for i := range fs {
 				fs[i].Analyzer = a.Name()

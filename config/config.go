@@ -93,6 +93,8 @@ type Limits struct {
 	LayerTimeout string `yaml:"layer_timeout"`
 	ImageTimeout string `yaml:"image_timeout"`
 	MaxHashWork  *int64 `yaml:"max_hash_work"`
+	// AnalyzerTimeout bounds one analyzer's time on an image ("10m").
+	AnalyzerTimeout string `yaml:"analyzer_timeout"`
 	// Carving budget (sizes such as "16KiB"; see docs/configuration.md).
 	CarveMinSize    string `yaml:"carve_min_size"`
 	CarveFileBytes  string `yaml:"carve_file_bytes"`
@@ -277,7 +279,7 @@ func (c *Config) check() error {
 	if l.MaxLayers != nil && *l.MaxLayers < 1 {
 		return fmt.Errorf("limits.max_layers must be at least 1")
 	}
-	for k, v := range map[string]string{"layer_timeout": l.LayerTimeout, "image_timeout": l.ImageTimeout} {
+	for k, v := range map[string]string{"layer_timeout": l.LayerTimeout, "image_timeout": l.ImageTimeout, "analyzer_timeout": l.AnalyzerTimeout} {
 		if v == "" {
 			continue
 		}

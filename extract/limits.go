@@ -42,6 +42,10 @@ type Limits struct {
 	// accounts analyzer), in units of one sha-crypt round (about a
 	// microsecond; see analyzers/accounts/hashes.Work). Negative: no bound.
 	MaxHashWork int64
+	// AnalyzerTimeout bounds the time one analyzer spends on an image; an
+	// analyzer that reaches it is stopped and reported as failed (its
+	// guidelines are then not assessed). Zero means no bound.
+	AnalyzerTimeout time.Duration
 }
 
 // DefaultLimits are the limits used when none are given.
@@ -57,6 +61,8 @@ func DefaultLimits() Limits {
 		LayerTimeout:  60 * time.Second,
 		ImageTimeout:  10 * time.Minute,
 		MaxHashWork:   20_000_000,
+		// whole Debian images take each analyzer seconds
+		AnalyzerTimeout: 10 * time.Minute,
 	}
 }
 

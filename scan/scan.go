@@ -203,7 +203,7 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	// scripts): found now, used when the report is judged
 	hints := make(chan map[string][]string, 1)
 	go func() { hints <- compliance.FindHints(target) }()
-	out := analyzers.Run(ctx, target, list, opt.Jobs)
+	out := analyzers.RunWithin(ctx, target, list, opt.Jobs, opt.Limits.AnalyzerTimeout)
 	findings := append(out.Findings, LayerFindings(res.Layers)...)
 	analyzers.SortFindings(findings)
 	analyzeDur := time.Since(t0)

@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fwaudit/fwaudit/analyzers"
+	"github.com/fwaudit/fwaudit/compliance"
 	"github.com/fwaudit/fwaudit/extract"
 )
 
@@ -139,6 +141,53 @@ func TestFailingAnalyzerIsNotFatal(t *testing.T) {
 	if findRule(res.Report.Findings, "default-password", "/etc/shadow") == nil {
 		t.Errorf("accounts findings lost when another analyzer panicked")
 	}
+}
+
+// An analyzer that reaches its time bound (--analyzer-timeout) is stopped
+// and reported as failed, the items it checks cannot pass and say so, and
+// the other analyzers' findings stay.
+func TestAnalyzerTimeBoundIsReported(t *testing.T) {
+	var list []analyzers.Analyzer
+	for _, a := range Default() {
+		if a.Name() == "keys" {
+			a = stallsAs{"keys"}
+		}
+		list = append(list, a)
+	}
+	lim := extract.DefaultLimits()
+	lim.AnalyzerTimeout = 3 * time.Second // the other analyzers take well under it here
+	res, err := Run(context.Background(), fixture("rootfs.tar"), Options{SkipSBOM: true, Analyzers: list, Limits: lim})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if len(r.Analyzers.Failures) != 1 || r.Analyzers.Failures[0].Analyzer != "keys" ||
+		!strings.Contains(r.Analyzers.Failures[0].Error, "time bound") {
+		t.Fatalf("failures: %+v", r.Analyzers.Failures)
+	}
+	if findRule(r.Findings, "default-password", "/etc/shadow") == nil {
+		t.Error("accounts findings lost when keys was stopped")
+	}
+	// CoP 4 (keys, credentials) cannot pass, and says keys failed (it
+	// fails here on the fixture's credentials)
+	for _, it := range r.Compliance.Frameworks["cop"] {
+		if it.ID == "4" && (it.Verdict == compliance.Pass || !strings.Contains(it.Note, "keys failed")) {
+			t.Errorf("CoP 4: %s %s", it.Verdict, it.Note)
+		}
+	}
+	// the bound is a limit of the CLI and the configuration file too
+	if d := extract.DefaultLimits().AnalyzerTimeout; d < time.Minute {
+		t.Errorf("default analyzer time bound %s", d)
+	}
+}
+
+// stallsAs is an analyzer that works until it is cancelled.
+type stallsAs struct{ name string }
+
+func (s stallsAs) Name() string { return s.name }
+func (stallsAs) Analyze(ctx context.Context, _ *analyzers.Target) ([]analyzers.Finding, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
 }
 
 type boom struct{}

@@ -58,6 +58,7 @@ func applyConfig(cmd *cobra.Command, sf *scanFlags) error {
 	set("max-layers", l.MaxLayers != nil, func() { sf.limits.maxLayers = *l.MaxLayers })
 	set("layer-timeout", l.LayerTimeout != "", func() { sf.limits.layerTimeout, _ = time.ParseDuration(l.LayerTimeout) })
 	set("image-timeout", l.ImageTimeout != "", func() { sf.limits.imageTimeout, _ = time.ParseDuration(l.ImageTimeout) })
+	set("analyzer-timeout", l.AnalyzerTimeout != "", func() { sf.limits.analyzerTimeout, _ = time.ParseDuration(l.AnalyzerTimeout) })
 	set("max-hash-work", l.MaxHashWork != nil, func() { sf.limits.hashWork = *l.MaxHashWork })
 	set("carve-min-size", l.CarveMinSize != "", func() { sf.limits.carveMin = l.CarveMinSize })
 	set("carve-file-bytes", l.CarveFileBytes != "", func() { sf.limits.carveFile = l.CarveFileBytes })
