@@ -38,6 +38,7 @@ func Cases() []Case {
 		{"cpio-hardlink-fit", "cpio whose hard links fan one FIT image out to many names", CpioHardlinkFIT},
 		{"lz4-tiny-frames", "lz4 stream of millions of tiny frames", LZ4TinyFrames},
 		{"gzip-tiny-members", "gzip stream of very many tiny members", GzipTinyMembers},
+		{"token-lines", "4 MiB configuration file of api_key=<token> lines, each a generic-api-key match (the tokens analyzer)", TokenLines},
 	}
 }
 
@@ -263,6 +264,23 @@ func ShadowCostly(scale float64) []byte {
 		fmt.Fprintf(&passwd, "%s:x:%d:%d::/home/%s:/bin/sh\n", user, 1000+i, 1000+i, user)
 	}
 	return Tar(map[string][]byte{"etc/shadow": shadow.Bytes(), "etc/passwd": passwd.Bytes()})
+}
+
+// TokenLines is a tar holding etc/app.conf: 4 MiB of lines api_key=<a
+// distinct random token>, each a gitleaks generic-api-key match, which
+// made one gitleaks call whose work grew with the square of its matches.
+func TokenLines(scale float64) []byte {
+	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	r := rand.New(rand.NewPCG(12, 7))
+	var b bytes.Buffer
+	for b.Len() < scaled(4<<20, scale) {
+		b.WriteString("api_key=")
+		for range 24 {
+			b.WriteByte(alpha[r.IntN(len(alpha))])
+		}
+		b.WriteByte('\n')
+	}
+	return Tar(map[string][]byte{"etc/app.conf": b.Bytes()})
 }
 
 // Tar returns a ustar archive of the files (sorted by name), with their
