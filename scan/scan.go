@@ -198,7 +198,17 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	// after another, so the report is the same.
 	t1 := time.Now()
 	sb := make(chan sbomStage, 1)
-	go func() { sb <- runSBOMStage(ctx, image, res, target, list, !opt.SkipSBOM) }()
+	// the stage has the analyzers' time bound (stageWithin)
+	sctx, scancel := ctx, context.CancelFunc(func() {})
+	if d := opt.Limits.AnalyzerTimeout; d > 0 {
+		sctx, scancel = context.WithTimeout(ctx, d)
+	}
+	defer scancel()
+	go func() {
+		st := sbomStageFn(sctx, image, res, target, list, !opt.SkipSBOM)
+		st.done = time.Now()
+		sb <- st
+	}()
 	// the compliance hints read the tree too (documentation, update
 	// scripts): found now, used when the report is judged
 	hints := make(chan map[string][]string, 1)
@@ -211,9 +221,10 @@ func Run(ctx context.Context, image string, opt Options) (*Result, error) {
 	var st sbomStage
 	select {
 	case st = <-sb:
+		st = stageBound(ctx, sctx, st, opt.Limits.AnalyzerTimeout)
 	default:
 		stage("components, sbom") // the analyzers are done, these are not
-		st = <-sb
+		st = awaitStage(ctx, sctx, sb, opt.Limits.AnalyzerTimeout)
 	}
 	if st.catalogErr != nil {
 		out.Failures = append(out.Failures, analyzers.Failure{Analyzer: "components", Error: st.catalogErr.Error()})
