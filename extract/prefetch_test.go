@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -314,6 +315,14 @@ func TestXZWholeBudget(t *testing.T) {
 	if got := xzEndTotal(bytes.NewReader(inside), 0, int64(len(inside))); got != -1 {
 		t.Errorf("xzEndTotal of a stream followed by other bytes = %d, want -1", got)
 	}
+	// the index tells whether the stream ending the blob starts at off
+	two := append(bytes.Clone(src), src...)
+	if _, here := xzEndStream(bytes.NewReader(two), 0, int64(len(two))); here {
+		t.Error("the first of two streams taken for the one ending the blob")
+	}
+	if total, here := xzEndStream(bytes.NewReader(two), n, int64(len(two))); !here || total != int64(len(data)) {
+		t.Errorf("the second of two streams: here=%v total=%d", here, total)
+	}
 	var held atomic.Int64
 	held.Store(1000)
 	need := n + int64(len(data))
@@ -336,5 +345,55 @@ func TestXZWholeBudget(t *testing.T) {
 	d = decodeXZWhole(bytes.NewReader(inside), 0, int64(len(inside)), 32<<20, &held, 64<<20)
 	if d == nil || !bytes.Equal(d.data, data) || d.consumed != n || held.Load() != int64(len(data)) {
 		t.Fatalf("stream inside a blob: %v, held %d", d != nil, held.Load())
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n atomic.Int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// A blob of many small xz streams followed by megabytes of other data is
+// not read to its end once per stream: the one-pass path reads a stream
+// in growing windows, so each small stream costs one 64 KiB read.
+func TestXZWholeReadsBounded(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	var blob []byte
+	var offs []int64
+	var want [][]byte
+	for i := range 200 {
+		data := fmt.Appendf(nil, "stream %d: %s\n", i, strings.Repeat("firmware ", 100+i))
+		var b bytes.Buffer
+		w, err := xz.NewWriter(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+		w.Close()
+		offs = append(offs, int64(len(blob)))
+		want = append(want, data)
+		blob = append(blob, b.Bytes()...)
+	}
+	tail := make([]byte, 4<<20)
+	for i := range tail {
+		tail[i] = byte(rng.Uint32())
+	}
+	blob = append(blob, tail...)
+	cr := &countingReaderAt{r: bytes.NewReader(blob)}
+	for i, off := range offs {
+		d := decodeXZWhole(cr, off, int64(len(blob)), 32<<20, nil, 0)
+		if d == nil || !bytes.Equal(d.data, want[i]) {
+			t.Fatalf("stream %d not decoded", i)
+		}
+	}
+	if got, limit := cr.n.Load(), int64(len(offs))*(xzWholeWindows[0]+64<<10); got > limit {
+		t.Errorf("read %d MB for %d small streams; want at most %d MB", got>>20, len(offs), limit>>20)
 	}
 }

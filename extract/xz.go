@@ -116,10 +116,12 @@ func decodeXZWhole(r io.ReaderAt, off, size int64, maxOut int64, held *atomic.In
 	// a stream that ends its blob (a .deb's data.tar.xz, a .xz file):
 	// its index gives the decoded size before anything is decoded
 	var dst []byte
-	if total := xzEndTotal(r, off, size); total > maxOut {
+	windows := xzWholeWindows
+	if total, here := xzEndStream(r, off, size); here && total > maxOut {
 		return nil
-	} else if total > 0 {
-		maxOut = total
+	} else if here && total > 0 {
+		// by its index, the stream is all of the blob: one read of it
+		maxOut, windows = total, []int64{n}
 		dst = make([]byte, 0, total)
 	} else {
 		// a stream inside a blob: a guess well above xz's usual ratio
@@ -133,26 +135,46 @@ func decodeXZWhole(r io.ReaderAt, off, size int64, maxOut int64, held *atomic.In
 		}
 		defer held.Add(-n - maxOut) // charged below for what is kept
 	}
-	src := make([]byte, n)
-	if m, err := r.ReadAt(src, off); int64(m) != n && err != nil {
-		return nil
+	// The compressed bytes are read in growing windows, each tried in
+	// turn: a stream is read at most 16 times its own length, so a blob
+	// of many streams (a chunk each, up to maxBlobChunks) is not read to
+	// its end once per stream.
+	for _, win := range windows {
+		win = min(win, n)
+		src := make([]byte, win)
+		if m, err := r.ReadAt(src, off); int64(m) != win && err != nil {
+			return nil
+		}
+		out, consumed, ok := compress.DecodeXZStream(dst, src, int(maxOut), compress.DictLimit)
+		if ok {
+			if held != nil {
+				held.Add(int64(len(out)))
+			}
+			xzWholeDecoded.Add(1)
+			return &predecoded{codec: "xz", data: out, consumed: int64(consumed)}
+		}
+		if win == n {
+			break // the whole blob: not a stream this path takes
+		}
 	}
-	out, consumed, ok := compress.DecodeXZStream(dst, src, int(maxOut), compress.DictLimit)
-	if !ok {
-		return nil
-	}
-	if held != nil {
-		held.Add(int64(len(out)))
-	}
-	xzWholeDecoded.Add(1)
-	return &predecoded{codec: "xz", data: out, consumed: int64(consumed)}
+	return nil
 }
+
+// xzWholeWindows are the compressed lengths the one-pass path tries.
+var xzWholeWindows = []int64{64 << 10, 1 << 20, xzWholeMaxIn}
 
 // xzEndTotal is the decoded size that the index of an xz stream ending the
 // blob r[off:size] (perhaps followed by stream padding) records, or -1
 // when the blob does not end with a stream footer whose index lies in its
 // last 64 KiB. It is a bound for the one-pass decoding, which verifies it.
 func xzEndTotal(r io.ReaderAt, off, size int64) int64 {
+	total, _ := xzEndStream(r, off, size)
+	return total
+}
+
+// xzEndStream is xzEndTotal that also reports whether, by its index, that
+// last stream starts at off (so it is the stream there).
+func xzEndStream(r io.ReaderAt, off, size int64) (total int64, startsAtOff bool) {
 	from := max(off, size-64<<10)
 	b := readAtMost(r, from, size, size-from)
 	end := len(b)
@@ -160,17 +182,22 @@ func xzEndTotal(r io.ReaderAt, off, size int64) int64 {
 		end -= 4
 	}
 	if end < 12 || b[end-2] != 'Y' || b[end-1] != 'Z' {
-		return -1
+		return -1, false
 	}
 	f := b[end-12:]
 	if crc32.ChecksumIEEE(f[4:10]) != binary.LittleEndian.Uint32(f) {
-		return -1
+		return -1, false
 	}
 	idx := int64(end-12) - (int64(binary.LittleEndian.Uint32(f[4:8]))+1)*4
 	if idx < 0 || idx+from-off < 12 || b[idx] != 0 {
-		return -1
+		return -1, false
 	}
-	return xzIndexTotal(b[idx : end-12])
+	total, blocks := xzIndexSizes(b[idx : end-12])
+	if total < 0 {
+		return -1, false
+	}
+	// header, blocks, index, footer
+	return total, blocks >= 0 && off+12+blocks == from+idx
 }
 
 // xzLookBack is how far before the decoder's read position the footer is
@@ -229,6 +256,13 @@ func xzStreamEndTotal(r io.ReaderAt, size, from, to int64, flags []byte) (int64,
 // (indicator, record count, records of unpadded and uncompressed size, all
 // multibyte integers), or returns -1.
 func xzIndexTotal(idx []byte) int64 {
+	total, _ := xzIndexSizes(idx)
+	return total
+}
+
+// xzIndexSizes is xzIndexTotal that also returns the length of the
+// stream's blocks (their unpadded sizes rounded up to 4 bytes), or -1.
+func xzIndexSizes(idx []byte) (total, blocks int64) {
 	p := 1
 	varint := func() (uint64, bool) {
 		var v uint64
@@ -244,20 +278,21 @@ func xzIndexTotal(idx []byte) int64 {
 	}
 	n, ok := varint()
 	if !ok || n > uint64(len(idx)) {
-		return -1
+		return -1, -1
 	}
-	total := int64(0)
 	for i := uint64(0); i < n; i++ {
-		if _, ok := varint(); !ok {
-			return -1
+		up, ok := varint()
+		if !ok || up > 1<<50 {
+			return -1, -1
 		}
 		u, ok := varint()
 		if !ok || u > 1<<50 {
-			return -1
+			return -1, -1
 		}
 		total += int64(u)
+		blocks += (int64(up) + 3) &^ 3
 	}
-	return total
+	return total, blocks
 }
 
 // xzPadding extends end over stream padding: whole zero 4-byte groups.
