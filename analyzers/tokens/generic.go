@@ -56,9 +56,9 @@ const genericOps = "=>:|,"
 // genericReduce turns the reduction off (tests compare the two).
 var genericReduce = true
 
-// genericJoin appends to buf the candidates idx of cands that can hold a
-// generic-api-key match, in groups as above, joined with "\n", and to sub
-// the candidates it kept.
+// genericJoin appends to sub the candidates idx of cands that can hold a
+// generic-api-key match, in groups as above; buf is scratch space for the
+// groups' joined text, returned for reuse.
 func genericJoin(buf []byte, sub []segment, cands []segment, idx []int) ([]byte, []segment) {
 	// the current group: where to cut it off (its separator included),
 	// where its text starts, its first candidate in sub

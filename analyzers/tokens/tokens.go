@@ -457,34 +457,16 @@ func (e *engine) scan(ctx context.Context, data []byte, scratch *[]byte, text bo
 			continue
 		}
 		done[e.rules[r].det] = true
-		b, sub = b[:0], sub[:0]
+		sub = sub[:0]
 		if r == e.generic && genericReduce {
 			// only the lines that can hold a match (generic.go)
-			if b, sub = genericJoin(b, sub, cands, idx); len(sub) == 0 {
-				continue
-			}
+			b, sub = genericJoin(b[:0], sub, cands, idx)
 		} else {
-			for i, ci := range idx {
-				if i > 0 {
-					b = append(b, '\n')
-				}
-				b = append(b, cands[ci].text...)
+			for _, ci := range idx {
 				sub = append(sub, cands[ci])
 			}
 		}
-		if len(sub) <= joinMaxLines && len(b) <= joinMaxBytes {
-			if onDetect != nil {
-				onDetect(len(sub), len(b))
-			}
-			for _, f := range e.rules[r].det.DetectString(string(b)) {
-				c, pos, ok := locate(sub, f)
-				if ok {
-					found = append(found, gfound{f: f, c: c, pos: pos})
-				}
-			}
-			continue
-		}
-		found = e.detectBatches(ctx, r, sub, found)
+		found = e.detect(ctx, r, sub, &b, found)
 	}
 	if ctx.Err() != nil {
 		return nil
@@ -533,9 +515,9 @@ func (e *engine) scan(ctx context.Context, data []byte, scratch *[]byte, text bo
 	return out
 }
 
-// A file's candidates for one rule are passed to gitleaks at once when
-// they are at most joinMaxLines lines and joinMaxBytes bytes, as nearly
-// every file's are. More go in batches of about that size: gitleaks'
+// A file's candidates for one rule are passed to gitleaks joined with "\n",
+// at once when they are at most joinMaxLines lines and joinMaxBytes bytes,
+// as nearly every file's are. More go in batches of about that size: gitleaks'
 // work per call grows with the square of its matches (its filter compares
 // every finding with every other, its line lookup walks every newline for
 // every match), so one crafted 8 MiB text of matching lines took the
@@ -553,10 +535,10 @@ const joinOverlap = 8
 // onDetect, when set (by tests), sees the size of every gitleaks call.
 var onDetect func(lines, bytes int)
 
-// detectBatches runs rule r over sub in batches (joinMaxLines) and adds
-// what it finds to found; it stops when ctx is done.
-func (e *engine) detectBatches(ctx context.Context, r int, sub []segment, found []gfound) []gfound {
-	var b []byte
+// detect runs rule r over the candidates sub, in batches when they are
+// many (joinMaxLines), and adds what it finds to found; b is a reusable
+// buffer. It stops when ctx is done.
+func (e *engine) detect(ctx context.Context, r int, sub []segment, b *[]byte, found []gfound) []gfound {
 	for s := 0; s < len(sub) && ctx.Err() == nil; {
 		// the lines [s, end) this batch owns
 		end, n := s, 0
@@ -565,17 +547,18 @@ func (e *engine) detectBatches(ctx context.Context, r int, sub []segment, found 
 			end++
 		}
 		from, to := max(0, s-joinOverlap), min(len(sub), end+joinOverlap)
-		b = b[:0]
+		t := (*b)[:0]
 		for i := from; i < to; i++ {
 			if i > from {
-				b = append(b, '\n')
+				t = append(t, '\n')
 			}
-			b = append(b, sub[i].text...)
+			t = append(t, sub[i].text...)
 		}
+		*b = t
 		if onDetect != nil {
-			onDetect(to-from, len(b))
+			onDetect(to-from, len(t))
 		}
-		for _, f := range e.rules[r].det.DetectString(string(b)) {
+		for _, f := range e.rules[r].det.DetectString(string(t)) {
 			if line := from + f.StartLine; line < s || line >= end {
 				continue // another batch's
 			}
