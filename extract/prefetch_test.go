@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -16,12 +15,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/ulikunitz/xz"
+
+	"github.com/fwaudit/fwaudit/internal/hostile"
 )
 
 // prefetchImage builds a tar file system whose members exercise every
@@ -41,9 +41,9 @@ func prefetchImage(t *testing.T) []byte {
 		}
 		return b.Bytes()
 	}
-	xzOf := func(p []byte) []byte {
+	xzWith := func(p []byte, cfg xz.WriterConfig) []byte {
 		var b bytes.Buffer
-		w, err := xz.NewWriter(&b)
+		w, err := cfg.NewWriter(&b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,6 +51,7 @@ func prefetchImage(t *testing.T) []byte {
 		w.Close()
 		return b.Bytes()
 	}
+	xzOf := func(p []byte) []byte { return xzWith(p, xz.WriterConfig{}) }
 	text := func(n int) []byte {
 		words := []string{"password", "the", "daemon", "listens", "on", "port", "8080", "admin", "root", "\n"}
 		var b strings.Builder
@@ -67,21 +68,7 @@ func prefetchImage(t *testing.T) []byte {
 		}
 		return b
 	}
-	tarOf := func(files map[string][]byte) []byte {
-		var b bytes.Buffer
-		tw := tar.NewWriter(&b)
-		names := make([]string, 0, len(files))
-		for n := range files {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg})
-			tw.Write(files[n])
-		}
-		tw.Close()
-		return b.Bytes()
-	}
+	tarOf := hostile.Tar
 	members := map[string][]byte{}
 	for i := range 40 {
 		members[fmt.Sprintf("usr/share/man/man1/tool%02d.1.gz", i)] = gz(text(2000 + 300*i))
@@ -111,16 +98,6 @@ func prefetchImage(t *testing.T) []byte {
 	// xz streams of every kind the one-pass path takes or leaves to the
 	// streaming decoder: several blocks, a SHA-256 check, stream padding
 	// and trailing bytes, truncated, a dictionary beyond DictLimit
-	xzWith := func(p []byte, cfg xz.WriterConfig) []byte {
-		var b bytes.Buffer
-		w, err := cfg.NewWriter(&b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(p)
-		w.Close()
-		return b.Bytes()
-	}
 	members["usr/share/doc/blocks.tar.xz"] = xzWith(tarOf(map[string][]byte{"a.gz": gz(text(9000)), "b.txt": text(70000)}),
 		xz.WriterConfig{CheckSum: xz.CRC64, BlockSize: 16 << 10})
 	members["usr/share/doc/sha256.xz"] = xzWith(text(20000), xz.WriterConfig{CheckSum: xz.SHA256})

@@ -150,13 +150,7 @@ func TestFailingAnalyzerIsNotFatal(t *testing.T) {
 func TestAnalyzerTimeBoundIsReported(t *testing.T) {
 	// credentials (quick on this fixture, well under the bound) and a keys
 	// analyzer that works until it is stopped
-	var list []analyzers.Analyzer
-	for _, a := range Default() {
-		if a.Name() == "credentials" {
-			list = append(list, a)
-		}
-	}
-	list = append(list, stallsAs{"keys"})
+	list := append(credentialsOnly(), stallsAs{"keys"})
 	lim := extract.DefaultLimits()
 	lim.AnalyzerTimeout = 2 * time.Second
 	res, err := Run(context.Background(), fixture("rootfs.tar"), Options{SkipSBOM: true, SkipVulns: true, Analyzers: list, Limits: lim})
@@ -171,13 +165,7 @@ func TestAnalyzerTimeBoundIsReported(t *testing.T) {
 	if !slices.Contains(r.Analyzers.Ran, "credentials") || slices.Contains(r.Analyzers.Ran, "keys") {
 		t.Errorf("ran: %v", r.Analyzers.Ran)
 	}
-	creds := 0
-	for _, f := range r.Findings {
-		if f.Analyzer == "credentials" {
-			creds++
-		}
-	}
-	if creds == 0 {
+	if countBy(r.Findings, "credentials") == 0 {
 		t.Error("credentials findings lost when keys was stopped")
 	}
 	// CoP 4 (keys, credentials) cannot pass, and says keys failed (it
