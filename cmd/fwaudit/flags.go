@@ -46,7 +46,7 @@ func (l *limitFlags) add(cmd *cobra.Command) {
 	f.IntVar(&l.maxLayers, "max-layers", d.MaxLayers, "bound on layers unpacked per image")
 	f.DurationVar(&l.layerTimeout, "layer-timeout", d.LayerTimeout, "bound on the time spent unpacking one layer (0 = none); the layer is then partial")
 	f.DurationVar(&l.imageTimeout, "image-timeout", d.ImageTimeout, "bound on the time spent unpacking one image (0 = none); what was unpacked is analysed")
-	f.DurationVar(&l.analyzerTimeout, "analyzer-timeout", d.AnalyzerTimeout, "bound on the time one analyzer spends on an image (0 = none); it is then stopped and reported as failed")
+	f.DurationVar(&l.analyzerTimeout, "analyzer-timeout", d.AnalyzerTimeout, "bound on the time one analyzer, and the component catalogue and SBOM stage, spends on an image (0 = none); it is then stopped and reported as failed")
 	f.Int64Var(&l.hashWork, "max-hash-work", d.MaxHashWork, "bound on password-cracking work per image, in sha-crypt rounds (about 1 µs each; -1 = none)")
 	f.StringVar(&l.carveMin, "carve-min-size", humanize.IBytes(extract.DefaultCarveMinSize), "files of an archive or file system smaller than this are identified at offset 0 only, never carved")
 	f.StringVar(&l.carveFile, "carve-file-bytes", humanize.IBytes(extract.DefaultCarveFileBytes), "carving budget per file: a larger file of an archive or file system is identified at offset 0 only (reported)")
