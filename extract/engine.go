@@ -206,71 +206,21 @@ func (e *engine) magicSet() *magicSet {
 	return e.magics
 }
 
-// scan finds every candidate chunk start in r by the formats' magics.
+// scan finds every candidate chunk start in r by the formats' magics: at
+// offset 0 only when anchored, else in the whole blob (processBlob scans
+// only as far as it needs, scanmemo.go).
 func (e *engine) scan(ctx context.Context, r io.ReaderAt, size int64, anchored bool) []candidate {
-	maxOff, maxLen := 0, 0
-	for _, f := range e.formats {
-		for _, m := range f.Magics() {
-			if m.Offset > maxOff {
-				maxOff = m.Offset
-			}
-			if len(m.Bytes) > maxLen {
-				maxLen = len(m.Bytes)
-			}
-		}
+	set := e.magicSet()
+	if !anchored {
+		return newScanMemo(size).all(ctx, set, r)
 	}
-	seen := map[candidate]bool{}
 	var out []candidate
-	add := func(off int64, f Format) {
-		c := candidate{off, f}
-		if off >= 0 && off < size && !seen[c] {
-			seen[c] = true
-			out = append(out, c)
-		}
-	}
-	if anchored {
-		hdr := readHeader(r, 0, size, maxOff+maxLen)
-		for _, f := range e.formats {
-			for _, m := range f.Magics() {
-				if len(hdr) >= m.Offset+len(m.Bytes) && bytes.Equal(hdr[m.Offset:m.Offset+len(m.Bytes)], m.Bytes) {
-					add(0, f)
-				}
-			}
-		}
-	} else {
-		const window = 8 << 20
-		overlap := int64(maxLen)
-		bufLen := int64(window)
-		if size < bufLen {
-			bufLen = size
-		}
-		buf := make([]byte, bufLen+overlap)
-		set := e.magicSet()
-		var hits [][]int
-		for base := int64(0); base < size; base += window {
-			if ctx.Err() != nil {
-				break
-			}
-			n, _ := r.ReadAt(buf, base)
-			if n <= 0 {
-				break
-			}
-			win := buf[:n]
-			// one pass finds every magic; the candidates are then added
-			// magic by magic, as a pass per magic added them
-			// (positions past 2*maxCandidates of one magic in one window
-			// are not kept: only a crafted file has them, and the bound
-			// below has long ended the scan then)
-			hits = set.find(win, 2*maxCandidates, hits)
-			for p, pat := range set.pats {
-				for _, pos := range hits[p] {
-					if int64(pos) < window || base+window >= size {
-						add(base+int64(pos)-int64(pat.m.Offset), pat.f)
-					}
-					if len(out) > maxCandidates {
-						break
-					}
-				}
+	hdr := readHeader(r, 0, size, set.maxOff+set.maxLen)
+	for _, p := range set.pats {
+		m := p.m
+		if size > 0 && len(hdr) >= m.Offset+len(m.Bytes) && bytes.Equal(hdr[m.Offset:m.Offset+len(m.Bytes)], m.Bytes) {
+			if n := len(out); n == 0 || out[n-1].f != p.f {
+				out = append(out, candidate{0, p.f})
 			}
 		}
 	}
@@ -320,12 +270,7 @@ const maxBlobChunks = 1024
 // pre, if not nil, is what a prefetcher did for this blob ahead of the
 // engine: its carving scan and the streams it decoded.
 func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, size int64, source string, depth int, anchored bool, pre *memberWork) int {
-	var cands []candidate
-	if pre != nil && pre.scanned && !anchored && pre.size == size {
-		cands = pre.scan
-	} else {
-		cands = e.scan(ctx, r, size, anchored)
-	}
+	next, memo := e.candidates(ctx, r, size, anchored, pre)
 	pos := int64(0)
 	found := 0
 	var covered [][2]int64
@@ -341,11 +286,14 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 				Detail: fmt.Sprintf("%d %s candidates were not %s data; stopped trying that format in this blob", maxRejects, f.Name(), f.Name())})
 		}
 	}
-	for _, c := range cands {
-		if ctx.Err() != nil || e.layerCap() {
+	var last *candidate
+	for {
+		c, ok := next(pos, last)
+		if !ok || ctx.Err() != nil || e.layerCap() {
 			break
 		}
-		if c.off < pos || rejected[c.f.Name()] >= maxRejects {
+		last = &c
+		if rejected[c.f.Name()] >= maxRejects {
 			continue
 		}
 		if found == maxBlobChunks {
@@ -412,6 +360,10 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 		pos = end
 		e.descend(ctx, l, depth, io.NewSectionReader(r, c.off, l.Size))
 	}
+	if memo != nil && memo.capped {
+		parent.Anomalies = append(parent.Anomalies, Anomaly{Kind: AnomalyLimit, Path: source,
+			Detail: fmt.Sprintf("more than %d carving candidates in this blob; from offset %d on it was not searched for more", maxCandidates, memo.cappedAt)})
+	}
 	if parent.Format == "image" && found == 0 {
 		ent := sampleEntropy(r, 0, size)
 		if ent > 7.5 {
@@ -427,6 +379,39 @@ func (e *engine) processBlob(ctx context.Context, parent *Layer, r io.ReaderAt, 
 		e.opaqueGaps(parent, r, size, covered, source)
 	}
 	return found
+}
+
+// candidates returns the iterator processBlob takes r's carving candidates
+// from: next(pos, after) is the first candidate after after (nil: the
+// first) at pos or later, in sortCandidates' order. Anchored, they are
+// those at offset 0; else a scanMemo finds them as far as asked (the
+// prefetcher's, when it began one for this blob).
+func (e *engine) candidates(ctx context.Context, r io.ReaderAt, size int64, anchored bool, pre *memberWork) (func(pos int64, after *candidate) (candidate, bool), *scanMemo) {
+	if anchored || scanWhole {
+		return listNext(e.scan(ctx, r, size, anchored)), nil
+	}
+	m := newScanMemo(size)
+	if pre != nil && pre.memo != nil && pre.size == size {
+		m = pre.memo
+	}
+	set := e.magicSet()
+	return func(pos int64, after *candidate) (candidate, bool) {
+		return m.next(ctx, set, r, pos, after)
+	}, m
+}
+
+// listNext is candidates' iterator over a list in sortCandidates' order.
+func listNext(cands []candidate) func(pos int64, after *candidate) (candidate, bool) {
+	i := 0
+	return func(pos int64, after *candidate) (candidate, bool) {
+		for ; i < len(cands); i++ {
+			if c := cands[i]; c.off >= pos && (after == nil || candLess(*after, c)) {
+				i++
+				return c, true
+			}
+		}
+		return candidate{}, false
+	}
 }
 
 // layerCap reports whether the image has as many layers as MaxLayers
@@ -697,7 +682,7 @@ func (e *engine) descend(ctx context.Context, l *Layer, depth int, chunk *io.Sec
 	// a stream layer's one file decoded ahead comes with its scan
 	var own *memberWork
 	if d := l.pre; d != nil && len(files) == 1 {
-		own = &memberWork{size: int64(len(d.data)), scanned: true, scan: d.scan}
+		own = &memberWork{size: int64(len(d.data)), memo: d.memo}
 	}
 	l.pre = nil
 	// hard links of one file (a cpio fanning one FIT image out to

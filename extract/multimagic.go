@@ -25,6 +25,10 @@ type magicSet struct {
 	next [][2][4]uint64
 	// one lists the one-byte magics, checked alone at a window's last byte.
 	one []int
+	// maxOff is the largest offset of a magic in its chunk, maxLen the
+	// longest magic: a candidate at off comes from a position in
+	// [off, off+maxOff]
+	maxOff, maxLen int
 }
 
 type magicPat struct {
@@ -60,6 +64,7 @@ func newMagicSet(formats []Format) *magicSet {
 	}
 	for fi, f := range formats {
 		for _, m := range f.Magics() {
+			s.maxOff, s.maxLen = max(s.maxOff, m.Offset), max(s.maxLen, len(m.Bytes))
 			if len(m.Bytes) == 0 {
 				continue // bytes.Index of nothing matched everywhere; no format has one
 			}

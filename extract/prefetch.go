@@ -25,8 +25,8 @@ import (
 // that work for the next files while the engine writes the current one,
 // and the engine takes the results when it gets there:
 //
-//   - a carving scan is used as is (the same candidates a scan at that
-//     point would find);
+//   - a carving scan is carried on (a scanMemo gives anyone the candidates
+//     the whole scan would, whoever scanned which part of the file);
 //   - a decoded stream is written by writeDecoded instead of decoding
 //     again, only when decoding ended cleanly and the whole output fits the
 //     Writer's bounds at that moment (then the normal path would have
@@ -51,12 +51,12 @@ const (
 var prefetchReplays atomic.Int64
 
 // predecoded is one stream decoded ahead, with the carving scan of its
-// output (which becomes the only file of the stream's layer).
+// output (which becomes the only file of the stream's layer) begun.
 type predecoded struct {
 	codec    string
 	data     []byte
 	consumed int64
-	scan     []candidate
+	memo     *scanMemo
 }
 
 // memberWork is what was prefetched for one file.
@@ -65,8 +65,7 @@ type memberWork struct {
 	done  chan struct{}
 
 	size    int64
-	scanned bool        // scan holds the full carving scan of the file
-	scan    []candidate // (nil when the file would not be carved)
+	memo    *scanMemo // the file's carving scan as far as the prefetcher took it (nil when the file would not be carved)
 	streams map[int64]*predecoded
 	bytes   int64 // decoded bytes held
 }
@@ -187,7 +186,7 @@ func (p *prefetcher) release(w *memberWork) {
 		return
 	}
 	p.e.preBytes.Add(-w.bytes)
-	w.bytes, w.streams, w.scan = 0, nil, nil
+	w.bytes, w.streams, w.memo = 0, nil, nil
 }
 
 // stop ends the prefetcher and frees what it holds.
@@ -227,29 +226,36 @@ func (p *prefetcher) member(ctx context.Context, path string, w *memberWork) {
 		hdr, tail := readHeader(f, 0, size, 512), readHeader(f, max(size-512, 0), size, 512)
 		if size < p.minSz || finalType(hdr, tail) != "" || size > p.fileSz {
 			// identified at offset 0 only: a gzipped man page
-			p.decodeStreams(ctx, f, size, w, p.e.scan(ctx, f, size, true))
+			p.decodeStreams(ctx, f, size, w, listNext(p.e.scan(ctx, f, size, true)))
 			return
 		}
 	}
-	w.scan, w.scanned = p.e.scan(ctx, f, size, false), true
-	p.decodeStreams(ctx, f, size, w, w.scan)
+	if scanWhole {
+		p.decodeStreams(ctx, f, size, w, listNext(p.e.scan(ctx, f, size, false)))
+		return
+	}
+	w.memo = newScanMemo(size)
+	set := p.e.magicSet()
+	p.decodeStreams(ctx, f, size, w, func(pos int64, after *candidate) (candidate, bool) {
+		return w.memo.next(ctx, set, f, pos, after)
+	})
 }
 
-// decodeStreams decodes ahead the streams a carving of r (scan: its
-// candidates) would unpack first: candidates in order, as processBlob takes
-// them, until the first one that is not a stream decoded here.
-func (p *prefetcher) decodeStreams(ctx context.Context, r io.ReaderAt, size int64, w *memberWork, scan []candidate) {
+// decodeStreams decodes ahead the streams a carving of r would unpack
+// first: candidates in order (next, as processBlob takes them), until the
+// first one that is not a stream decoded here.
+func (p *prefetcher) decodeStreams(ctx context.Context, r io.ReaderAt, size int64, w *memberWork, next func(pos int64, after *candidate) (candidate, bool)) {
 	if !p.decode {
 		return
 	}
 	pos := int64(0)
-	for _, c := range scan {
-		if ctx.Err() != nil {
+	var last *candidate
+	for {
+		c, ok := next(pos, last)
+		if !ok || ctx.Err() != nil {
 			return
 		}
-		if c.off < pos {
-			continue
-		}
+		last = &c
 		if len(w.streams) == maxBlobChunks {
 			return // the engine unpacks no more chunks of one blob
 		}
@@ -271,7 +277,9 @@ func (p *prefetcher) decodeStreams(ctx context.Context, r io.ReaderAt, size int6
 		if d == nil {
 			return
 		}
-		d.scan = p.e.scan(ctx, bytes.NewReader(d.data), int64(len(d.data)), false)
+		// the first candidates of the output (a data.tar's tar at 0)
+		d.memo = newScanMemo(int64(len(d.data)))
+		d.memo.next(ctx, p.e.magicSet(), bytes.NewReader(d.data), 0, nil)
 		if w.streams == nil {
 			w.streams = map[int64]*predecoded{}
 		}

@@ -175,9 +175,9 @@ func TestPrefetchChangesNothing(t *testing.T) {
 		lim  Limits
 	}{{"default bounds", DefaultLimits()}, {"bounds hit", tight}} {
 		t.Run(c.name, func(t *testing.T) {
-			run := func(noPrefetch, onePass bool) (*Result, string) {
-				xzOnePass = onePass
-				defer func() { xzOnePass = true }()
+			run := func(noPrefetch, onePass, wholeScan bool) (*Result, string) {
+				xzOnePass, scanWhole = onePass, wholeScan
+				defer func() { xzOnePass, scanWhole = true, false }()
 				work := filepath.Join(t.TempDir(), "work")
 				res, err := Extract(context.Background(), img, work, Options{Limits: c.lim, NoPrefetch: noPrefetch})
 				if err != nil {
@@ -185,9 +185,10 @@ func TestPrefetchChangesNothing(t *testing.T) {
 				}
 				return res, treeDigest(t, work)
 			}
-			// the reference: in order, every xz stream by the streaming decoder
+			// the reference: in order, every xz stream by the streaming
+			// decoder, every blob scanned whole before carving
 			before, wholeBefore := prefetchReplays.Load(), xzWholeDecoded.Load()
-			seq, seqTree := run(true, false)
+			seq, seqTree := run(true, false, true)
 			if n := prefetchReplays.Load() - before; n != 0 {
 				t.Fatalf("NoPrefetch used %d prefetched streams", n)
 			}
@@ -195,11 +196,17 @@ func TestPrefetchChangesNothing(t *testing.T) {
 				t.Fatalf("the one-pass path was off, yet decoded %d xz streams", n)
 			}
 			for _, v := range []struct {
-				name              string
-				noPrefetch, whole bool
-			}{{"one-pass xz", true, true}, {"prefetching", false, false}, {"prefetching and one-pass xz", false, true}} {
+				name                         string
+				noPrefetch, whole, wholeScan bool
+			}{
+				{"scanning as needed", true, false, false},
+				{"one-pass xz", true, true, false},
+				{"prefetching", false, false, false},
+				{"prefetching and one-pass xz", false, true, false},
+				{"prefetching and one-pass xz, whole scans", false, true, true},
+			} {
 				before, wholeBefore := prefetchReplays.Load(), xzWholeDecoded.Load()
-				par, parTree := run(v.noPrefetch, v.whole)
+				par, parTree := run(v.noPrefetch, v.whole, v.wholeScan)
 				used, whole := prefetchReplays.Load()-before, xzWholeDecoded.Load()-wholeBefore
 				if a, b := layersJSON(seq), layersJSON(par); a != b {
 					t.Errorf("layers differ with %s:\n--- without\n%s\n--- with\n%s", v.name, a, b)
