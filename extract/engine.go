@@ -121,10 +121,21 @@ func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Resu
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", imagePath)
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", imagePath, err)
-	}
+	// the image's digest is computed beside the unpacking, not before it
+	// (the unpacking does not keep every core busy all the time)
+	var (
+		sum     []byte
+		hashErr error
+		hashing sync.WaitGroup
+	)
+	hashing.Add(1)
+	go func() {
+		defer hashing.Done()
+		h := sha256.New()
+		_, hashErr = io.CopyBuffer(h, io.NewSectionReader(f, 0, fi.Size()), make([]byte, 1<<20))
+		sum = h.Sum(nil)
+	}()
+	defer hashing.Wait() // before f is closed
 	if opt.Limits == (Limits{}) {
 		opt.Limits = DefaultLimits()
 	}
@@ -155,7 +166,11 @@ func Extract(ctx context.Context, imagePath, workDir string, opt Options) (*Resu
 			root.Error = fmt.Sprintf("image time limit %s reached", opt.Limits.ImageTimeout)
 		}
 	}
-	res := &Result{Image: imagePath, Size: fi.Size(), SHA256: hex.EncodeToString(h.Sum(nil)), WorkDir: workDir}
+	hashing.Wait()
+	if hashErr != nil {
+		return nil, fmt.Errorf("reading %s: %w", imagePath, hashErr)
+	}
+	res := &Result{Image: imagePath, Size: fi.Size(), SHA256: hex.EncodeToString(sum), WorkDir: workDir}
 	for i, l := range e.layers {
 		l.ID = fmt.Sprintf("L%d", i)
 	}
