@@ -151,6 +151,9 @@ type task struct {
 	pooled *[]byte
 	err    error
 	done   chan struct{} // nil when nothing is to be decoded
+	// decodeFrag: the task decodes this fragment block (for the workers
+	// only; the file tails in it wait for its done in their writers)
+	decodeFrag *fragBlock
 }
 
 // fileOut is a regular file being written.
@@ -162,10 +165,12 @@ type fileOut struct {
 	failed bool
 }
 
-// fragBlock is a fragment block, decoded once by the first worker that needs
-// it.
+// fragBlock is a fragment block, decoded by a worker as soon as the walk
+// meets it. The files whose tails it holds do not go to the workers (one
+// would decode it while the others waited for it): their writers wait for
+// done and cut the tails out of data.
 type fragBlock struct {
-	once sync.Once
+	done chan struct{}
 	pos  int64
 	size uint32
 	data []byte
@@ -215,10 +220,11 @@ func (w *walker) pick() int {
 }
 
 // emit queues a task in the output order of writer k and, when it needs
-// decoding, for the workers.
+// decoding, for the workers (a file tail waits for its fragment block,
+// which was queued for them when the walk met it).
 func (w *walker) emit(k int, t *task) {
 	w.outs[k] <- t
-	if t.done != nil {
+	if t.done != nil && t.frag == nil {
 		w.work <- t
 	}
 }
@@ -248,6 +254,9 @@ func (w *walker) writer(queue chan *task) {
 	for t := range queue {
 		if t.done != nil {
 			<-t.done
+		}
+		if t.frag != nil {
+			w.tail(t)
 		}
 		if w.stopped.Load() {
 			w.release(t)
@@ -321,36 +330,38 @@ func (w *walker) worker() {
 	}
 }
 
+// tail cuts a file's tail out of its decoded fragment block.
+func (w *walker) tail(t *task) {
+	fb := t.frag
+	switch {
+	case fb.err != nil:
+		t.err = fb.err
+	case t.fragOff+t.want > len(fb.data):
+		t.err = corruptf("file tail at fragment offset %d+%d beyond the fragment block (%d bytes)", t.fragOff, t.want, len(fb.data))
+	default:
+		t.data = fb.data[t.fragOff : t.fragOff+t.want]
+	}
+}
+
 func (w *walker) decodeTask(t *task, src []byte, dec decoder) {
 	img := w.img
-	if t.frag != nil {
-		fb := t.frag
-		fb.once.Do(func() {
-			n := int(fb.size & 0xffffff)
-			buf := make([]byte, n, max(n, w.blockSize))
-			if err := img.readAt(buf, fb.pos); err != nil {
-				fb.err = err
-				return
-			}
-			if fb.size&(1<<24) != 0 {
-				fb.data = buf
-				return
-			}
-			out, err := safeDecode(dec, make([]byte, 0, w.blockSize+4096), buf, w.blockSize, -1)
-			if err != nil {
-				fb.err = corruptf("fragment block at %d: %s: %v", fb.pos, img.sb.CompressorName(), err)
-				return
-			}
-			fb.data = out
-		})
-		switch {
-		case fb.err != nil:
-			t.err = fb.err
-		case t.fragOff+t.want > len(fb.data):
-			t.err = corruptf("file tail at fragment offset %d+%d beyond the fragment block (%d bytes)", t.fragOff, t.want, len(fb.data))
-		default:
-			t.data = fb.data[t.fragOff : t.fragOff+t.want]
+	if fb := t.decodeFrag; fb != nil {
+		n := int(fb.size & 0xffffff)
+		buf := make([]byte, n, max(n, w.blockSize))
+		if err := img.readAt(buf, fb.pos); err != nil {
+			fb.err = err
+			return
 		}
+		if fb.size&(1<<24) != 0 {
+			fb.data = buf
+			return
+		}
+		out, err := safeDecode(dec, make([]byte, 0, w.blockSize+4096), buf, w.blockSize, -1)
+		if err != nil {
+			fb.err = corruptf("fragment block at %d: %s: %v", fb.pos, img.sb.CompressorName(), err)
+			return
+		}
+		fb.data = out
 		return
 	}
 	bp := w.getBuf()
@@ -561,7 +572,7 @@ func (w *walker) emitFile(ctx context.Context, k int, in *Inode, p string) {
 			return
 		}
 		tail := int(in.FileSize - in.NumBlocks*bs)
-		w.emit(k, &task{file: f, last: true, frag: fb, fragOff: int(in.FragOffset), want: tail, done: make(chan struct{})})
+		w.emit(k, &task{file: f, last: true, frag: fb, fragOff: int(in.FragOffset), want: tail, done: fb.done})
 	}
 }
 
@@ -574,7 +585,8 @@ func (w *walker) fragment(idx uint32) (*fragBlock, error) {
 	if err != nil {
 		return nil, err
 	}
-	fb := &fragBlock{pos: pos, size: size}
+	fb := &fragBlock{pos: pos, size: size, done: make(chan struct{})}
+	w.work <- &task{decodeFrag: fb, done: fb.done}
 	const keep = 8
 	if len(w.fragFIFO) >= keep {
 		delete(w.frags, w.fragFIFO[0])

@@ -475,3 +475,62 @@ func FuzzImage(f *testing.F) {
 		}
 	})
 }
+
+// TestCorruptFragmentBlock: a fragment block that does not decode fails
+// exactly the files whose tails it holds (each reported), while the files
+// of other blocks are whole. The tails of one block wait for its one decode
+// in their writers; with hundreds of them (features.img's 400-entry
+// directory) the extraction still ends.
+func TestCorruptFragmentBlock(t *testing.T) {
+	b := readFixture(t, "testdata/features.img")
+	img, err := Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.sb.FragCount == 0 {
+		t.Fatal("features.img has no fragment blocks")
+	}
+	pos, size, err := img.fragEntry(newMetaReader(img), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size&(1<<24) != 0 || size&0xffffff < 16 {
+		t.Fatalf("fragment block 0 is stored raw or tiny (size word %#x)", size)
+	}
+	bad := bytes.Clone(b)
+	for i := pos + 2; i < pos+int64(size&0xffffff)-2; i++ {
+		bad[i] ^= 0x5a
+	}
+	want := newMemSink()
+	if err := extractBytes(t, b, want); err != nil {
+		t.Fatal(err)
+	}
+	got := newMemSink()
+	if err := extractBytes(t, bad, got); err == nil {
+		t.Fatal("a corrupt fragment block gave no error")
+	}
+	failed := map[string]bool{}
+	for _, a := range got.anomalies {
+		if strings.Contains(a, "fragment block at") {
+			name, _, _ := strings.Cut(strings.TrimPrefix(a, AnomalyMalformed+" "), ":")
+			failed[name] = true
+		}
+	}
+	if len(failed) < 400 {
+		t.Fatalf("%d files reported for the corrupt fragment block, want every tail in it (400 and more): %v", len(failed), got.anomalies[:min(5, len(got.anomalies))])
+	}
+	whole := 0
+	for name, w := range want.files {
+		if failed[name] {
+			continue
+		}
+		g := got.files[name]
+		if g == nil || !bytes.Equal(g.Bytes(), w.Bytes()) {
+			t.Errorf("%s: not reported, yet not whole", name)
+		}
+		whole++
+	}
+	if whole == 0 {
+		t.Error("no file outside the corrupt fragment block to compare")
+	}
+}
