@@ -79,7 +79,7 @@ above it, 2 usage error or an input that could not be read or scanned.`,
 	f.StringVarP(&df.output, "output", "o", "", "write the diff to this file instead of stdout")
 	f.StringVar(&df.baseline, "baseline", "", "for images: baseline of accepted findings (as for scan); accepted findings are shown as such and never fail the diff")
 	f.StringSliceVar(&df.disable, "disable-rule", nil, "for images: drop the findings of this rule (as for scan); repeatable")
-	df.limits.add(cmd)
+	df.limits.add(cmd, true)
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(reportdiff.Formats, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(reportdiff.Severities, cobra.ShellCompDirectiveNoFileComp))
 	return cmd

@@ -69,6 +69,6 @@ Nothing is ever written outside DIR, and fwaudit never needs root.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "folder to unpack into (created; must be empty)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
-	lf.add(cmd)
+	lf.add(cmd, false)
 	return cmd
 }

@@ -32,9 +32,15 @@ type limitFlags struct {
 	hashWork        int64
 	// carving budget (sizes such as "16KiB")
 	carveMin, carveFile, carveImage string
+	// analysis: the command analyses what it unpacks (scan, diff), so
+	// the analysis bounds are flags too (extract has none)
+	analysis bool
 }
 
-func (l *limitFlags) add(cmd *cobra.Command) {
+// add registers the limit flags on cmd; analysis adds the bounds on the
+// analysis (--analyzer-timeout, --max-hash-work).
+func (l *limitFlags) add(cmd *cobra.Command, analysis bool) {
+	l.analysis = analysis
 	d := extract.DefaultLimits()
 	f := cmd.Flags()
 	f.IntVar(&l.depth, "max-depth", d.MaxDepth, "deepest nesting of layers to unpack")
@@ -46,8 +52,10 @@ func (l *limitFlags) add(cmd *cobra.Command) {
 	f.IntVar(&l.maxLayers, "max-layers", d.MaxLayers, "bound on layers unpacked per image")
 	f.DurationVar(&l.layerTimeout, "layer-timeout", d.LayerTimeout, "bound on the time spent unpacking one layer (0 = none); the layer is then partial")
 	f.DurationVar(&l.imageTimeout, "image-timeout", d.ImageTimeout, "bound on the time spent unpacking one image (0 = none); what was unpacked is analysed")
-	f.DurationVar(&l.analyzerTimeout, "analyzer-timeout", d.AnalyzerTimeout, "bound on the time one analyzer, and the component catalogue and SBOM stage, spends on an image (0 = none); it is then stopped and reported as failed")
-	f.Int64Var(&l.hashWork, "max-hash-work", d.MaxHashWork, "bound on password-cracking work per image, in sha-crypt rounds (about 1 µs each; -1 = none)")
+	if analysis {
+		f.DurationVar(&l.analyzerTimeout, "analyzer-timeout", d.AnalyzerTimeout, "bound on the time one analyzer, and the component catalogue and SBOM stage, spends on an image (0 = none); it is then stopped and reported as failed")
+		f.Int64Var(&l.hashWork, "max-hash-work", d.MaxHashWork, "bound on password-cracking work per image, in sha-crypt rounds (about 1 µs each; -1 = none)")
+	}
 	f.StringVar(&l.carveMin, "carve-min-size", humanize.IBytes(extract.DefaultCarveMinSize), "files of an archive or file system smaller than this are identified at offset 0 only, never carved")
 	f.StringVar(&l.carveFile, "carve-file-bytes", humanize.IBytes(extract.DefaultCarveFileBytes), "carving budget per file: a larger file of an archive or file system is identified at offset 0 only (reported)")
 	f.StringVar(&l.carveImage, "carve-image-bytes", humanize.IBytes(extract.DefaultCarveImageBytes), "carving budget per image: bytes of archive and file-system files carved in all; later files are identified at offset 0 only (reported)")
@@ -91,14 +99,16 @@ func (l *limitFlags) limits() (extract.Limits, error) {
 		return out, fmt.Errorf("--layer-timeout and --image-timeout must not be negative")
 	}
 	out.LayerTimeout, out.ImageTimeout = l.layerTimeout, l.imageTimeout
-	if l.analyzerTimeout < 0 {
-		return out, fmt.Errorf("--analyzer-timeout must not be negative")
+	if l.analysis {
+		if l.analyzerTimeout < 0 {
+			return out, fmt.Errorf("--analyzer-timeout must not be negative")
+		}
+		out.AnalyzerTimeout = l.analyzerTimeout
+		if l.hashWork == 0 || l.hashWork < -1 {
+			return out, fmt.Errorf("--max-hash-work must be positive (or -1 for no bound)")
+		}
+		out.MaxHashWork = l.hashWork
 	}
-	out.AnalyzerTimeout = l.analyzerTimeout
-	if l.hashWork == 0 || l.hashWork < -1 {
-		return out, fmt.Errorf("--max-hash-work must be positive (or -1 for no bound)")
-	}
-	out.MaxHashWork = l.hashWork
 	for _, c := range []struct {
 		flag, val string
 		dst       *int64

@@ -84,3 +84,31 @@ func TestCarveBudgetFlagAndConfig(t *testing.T) {
 		}
 	}
 }
+
+// The analysis bounds are flags of the commands that analyse (scan, diff),
+// not of extract, which would accept and ignore them.
+func TestAnalysisBoundsOnlyWhereAnalysed(t *testing.T) {
+	img := absFixture(t, "rootfs.tar")
+	dir := t.TempDir()
+	for _, flag := range []string{"--analyzer-timeout=1m", "--max-hash-work=1000"} {
+		if code := run([]string{"extract", "-q", "-o", filepath.Join(dir, "x"), flag, img}); code != exitUsage {
+			t.Errorf("extract %s: exit %d, want %d (unknown flag)", flag, code, exitUsage)
+		}
+		if code := run([]string{"scan", "-q", "--no-config", "--no-sbom", "--no-vulns", "--fail-on", "none", "--out", filepath.Join(dir, "s"+flag[2:6]), flag, img}); code != 0 {
+			t.Errorf("scan %s: exit %d, want 0", flag, code)
+		}
+	}
+	for _, c := range []struct {
+		cmd  []string
+		want bool
+	}{{[]string{"extract", "--help"}, false}, {[]string{"scan", "--help"}, true}, {[]string{"diff", "--help"}, true}} {
+		_, b := captureStdout(t, c.cmd)
+		out := string(b)
+		if !strings.Contains(out, "--max-depth") {
+			t.Fatalf("%v: no help printed: %q", c.cmd, out)
+		}
+		if got := strings.Contains(out, "--analyzer-timeout") && strings.Contains(out, "--max-hash-work"); got != c.want {
+			t.Errorf("%v lists the analysis bounds: %v, want %v", c.cmd, got, c.want)
+		}
+	}
+}

@@ -129,7 +129,7 @@ See docs/configuration.md.`,
 	f.StringVar(&sf.threshold, "compliance-threshold", "medium", "findings at or above this severity fail the compliance items they map to")
 	f.StringSliceVar(&sf.outputs, "outputs", scan.DefaultOutputs, "what --out writes: json, markdown, sarif, html, sbom")
 	f.StringVar(&sf.fpKeyFile, "fingerprint-key-file", "", "key for the fingerprints of secrets (default $FWAUDIT_FINGERPRINT_KEY, else the public key: docs/fleet.md)")
-	sf.limits.add(cmd)
+	sf.limits.add(cmd, true)
 	cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"table", "json", "jsonl", "markdown", "sarif"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions([]string{"critical", "high", "medium", "low", "info", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
