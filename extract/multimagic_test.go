@@ -3,6 +3,7 @@ package extract
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -113,15 +114,7 @@ func TestCarveScanOnePassSameCandidates(t *testing.T) {
 		r := bytes.NewReader(blob[:size])
 		got := e.scan(context.Background(), r, int64(size), false)
 		want := scanPerMagic(e, r, int64(size))
-		if len(got) != len(want) {
-			t.Fatalf("size %d: %d candidates, per-magic scan finds %d", size, len(got), len(want))
-		}
-		for i := range got {
-			if got[i] != want[i] {
-				t.Fatalf("size %d: candidate %d is %d %s, per-magic scan has %d %s", size, i,
-					got[i].off, got[i].f.Name(), want[i].off, want[i].f.Name())
-			}
-		}
+		sameCands(t, fmt.Sprintf("size %d, one pass against the per-magic scan", size), got, want)
 		if size == len(blob) && len(got) < 20000 {
 			t.Errorf("only %d candidates in a corpus with 20,000 planted magics", len(got))
 		}

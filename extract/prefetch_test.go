@@ -24,6 +24,32 @@ import (
 	"github.com/fwaudit/fwaudit/internal/hostile"
 )
 
+// xzBytes is p compressed by ulikunitz/xz with cfg.
+func xzBytes(tb testing.TB, p []byte, cfg xz.WriterConfig) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	w, err := cfg.NewWriter(&b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w.Write(p)
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// gzBytes is one gzip member per part, back to back.
+func gzBytes(parts ...[]byte) []byte {
+	var b bytes.Buffer
+	for _, p := range parts {
+		w := gzip.NewWriter(&b)
+		w.Write(p)
+		w.Close()
+	}
+	return b.Bytes()
+}
+
 // prefetchImage builds a tar file system whose members exercise every
 // path of the prefetching: small gzipped text identified at offset 0,
 // package-like blobs carved for the xz streams inside them (whose tars
@@ -32,26 +58,9 @@ import (
 func prefetchImage(t *testing.T) []byte {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 12))
-	gz := func(parts ...[]byte) []byte {
-		var b bytes.Buffer
-		for _, p := range parts {
-			w := gzip.NewWriter(&b)
-			w.Write(p)
-			w.Close()
-		}
-		return b.Bytes()
-	}
-	xzWith := func(p []byte, cfg xz.WriterConfig) []byte {
-		var b bytes.Buffer
-		w, err := cfg.NewWriter(&b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(p)
-		w.Close()
-		return b.Bytes()
-	}
-	xzOf := func(p []byte) []byte { return xzWith(p, xz.WriterConfig{}) }
+	gz := gzBytes
+	xzWith := func(p []byte, cfg xz.WriterConfig) []byte { return xzBytes(t, p, cfg) }
+	xzOf := func(p []byte) []byte { return xzBytes(t, p, xz.WriterConfig{}) }
 	text := func(n int) []byte {
 		words := []string{"password", "the", "daemon", "listens", "on", "port", "8080", "admin", "root", "\n"}
 		var b strings.Builder
@@ -240,20 +249,11 @@ func TestPrefetchChangesNothing(t *testing.T) {
 // streams in turn (neither swallows the other) is decoded ahead no further
 // than the engine unpacks chunks of one blob.
 func TestPrefetchBoundedStreams(t *testing.T) {
-	var gz, x bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte("tiny\n"))
-	zw.Close()
-	xw, err := xz.NewWriter(&x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	xw.Write([]byte("tiny\n"))
-	xw.Close()
+	gz, x := gzBytes([]byte("tiny\n")), xzBytes(t, []byte("tiny\n"), xz.WriterConfig{})
 	var blob []byte
 	for range 2 * maxBlobChunks {
-		blob = append(blob, gz.Bytes()...)
-		blob = append(blob, x.Bytes()...)
+		blob = append(blob, gz...)
+		blob = append(blob, x...)
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "streams.bin")
@@ -279,14 +279,7 @@ func TestPrefetchBoundedStreams(t *testing.T) {
 // bound) would not fit, and after a decode only the output stays charged.
 func TestXZWholeBudget(t *testing.T) {
 	data := bytes.Repeat([]byte("a line of a Debian changelog, compressed by xz\n"), 20000)
-	var b bytes.Buffer
-	w, err := xz.NewWriter(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(data)
-	w.Close()
-	src := b.Bytes()
+	src := xzBytes(t, data, xz.WriterConfig{})
 	n := int64(len(src))
 	if got := xzEndTotal(bytes.NewReader(src), 0, n); got != int64(len(data)) {
 		t.Fatalf("xzEndTotal = %d, want %d", got, len(data))
@@ -354,16 +347,9 @@ func TestXZWholeReadsBounded(t *testing.T) {
 	var want [][]byte
 	for i := range 200 {
 		data := fmt.Appendf(nil, "stream %d: %s\n", i, strings.Repeat("firmware ", 100+i))
-		var b bytes.Buffer
-		w, err := xz.NewWriter(&b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(data)
-		w.Close()
 		offs = append(offs, int64(len(blob)))
 		want = append(want, data)
-		blob = append(blob, b.Bytes()...)
+		blob = append(blob, xzBytes(t, data, xz.WriterConfig{})...)
 	}
 	tail := make([]byte, 4<<20)
 	for i := range tail {
