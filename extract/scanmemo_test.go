@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/fnv"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,11 +65,11 @@ func reachOf(seed uint64, size int64) func(candidate) int64 {
 func sameCands(t *testing.T, what string, got, want []candidate) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("%s: %d candidates, the whole scan gives %d", what, len(got), len(want))
+		t.Fatalf("%s: %d candidates, want %d", what, len(got), len(want))
 	}
 	for i := range got {
 		if got[i] != want[i] {
-			t.Fatalf("%s: candidate %d is %d %s, the whole scan's is %d %s", what, i,
+			t.Fatalf("%s: candidate %d is %d %s, want %d %s", what, i,
 				got[i].off, got[i].f.Name(), want[i].off, want[i].f.Name())
 		}
 	}
@@ -90,10 +91,10 @@ func checkMemo(t *testing.T, e *engine, blob []byte, win, winMax int64, seed, pr
 	next := func(pos int64, after *candidate) (candidate, bool) { return m.next(ctx, e.magicSet(), r, pos, after) }
 	if preStop > 0 {
 		pre := walkCands(next, reachOf(preSeed, size), preStop)
-		sameCands(t, "the prefetcher's walk", pre, walkCands(listNext(whole), reachOf(preSeed, size), preStop))
+		sameCands(t, "the prefetcher's walk against the whole scan's", pre, walkCands(listNext(whole), reachOf(preSeed, size), preStop))
 	}
 	got := walkCands(next, reachOf(seed, size), 1<<30)
-	sameCands(t, "the engine's walk", got, want)
+	sameCands(t, "the engine's walk against the whole scan's", got, want)
 	var scanned int64
 	for _, s := range m.spans {
 		scanned += s[1] - s[0]
@@ -120,6 +121,30 @@ func TestScanMemoSameCandidates(t *testing.T) {
 	// and the memo scanned less than all of it: chunks reaching the end
 	if scanned >= total*9/10 {
 		t.Errorf("the memo scanned %d of %d positions: nothing was skipped", scanned, total)
+	}
+}
+
+// TestScanMemoDenseMagics: every magic planted every few dozen bytes and
+// windows of a few bytes, so that window ends fall between a candidate and
+// the magic (up to 1,080 bytes past it) of an earlier one.
+func TestScanMemoDenseMagics(t *testing.T) {
+	e := &engine{formats: Formats()}
+	rng := rand.New(rand.NewPCG(5, 8))
+	var magics []Magic
+	for _, f := range e.formats {
+		magics = append(magics, f.Magics()...)
+	}
+	blob := make([]byte, 96<<10)
+	for range 3000 {
+		m := magics[rng.IntN(len(magics))]
+		if at := rng.IntN(len(blob)); at+len(m.Bytes) <= len(blob) {
+			copy(blob[at:], m.Bytes)
+		}
+	}
+	for _, win := range []int64{1, 7, 33, 100, 300} {
+		for seed := uint64(0); seed < 16; seed++ {
+			checkMemo(t, e, blob, win, win*3, seed, seed+50, int(seed%3))
+		}
 	}
 }
 
