@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -163,22 +162,8 @@ func TestScanMemoEmptyAndTiny(t *testing.T) {
 // keeps is searched no further, and the layer says so.
 func TestScanMemoCapReported(t *testing.T) {
 	// "\x55\xaa" is the MBR signature (at 510): a candidate every two bytes
-	blob := bytes.Repeat([]byte{0x55, 0xaa}, maxCandidates+300_000)
-	img := filepath.Join(t.TempDir(), "mbr-storm.bin")
-	if err := os.WriteFile(img, blob, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := Extract(context.Background(), img, filepath.Join(t.TempDir(), "work"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var found bool
-	for _, a := range res.Layers[0].Anomalies {
-		if a.Kind == AnomalyLimit && strings.Contains(a.Detail, "carving candidates") {
-			found = true
-		}
-	}
-	if !found {
+	res := hostileExtract(t, bytes.Repeat([]byte{0x55, 0xaa}, maxCandidates+300_000), DefaultLimits())
+	if layerAnomaly(res, "image", AnomalyLimit, "carving candidates") == nil {
 		t.Errorf("no anomaly for the candidate bound: %+v", res.Layers[0].Anomalies)
 	}
 }
