@@ -5,7 +5,6 @@ import (
 	"io"
 	"sort"
 	"sync"
-	"sync/atomic"
 )
 
 // A carving scan done only as far as it is needed.
@@ -45,10 +44,6 @@ type scanMemo struct {
 	// not change around it, next starts there)
 	hint int
 }
-
-// carveScanned counts the positions carving scanned (for tests: scanning
-// as needed must scan less).
-var carveScanned atomic.Int64
 
 // scanWhole makes carving scan every blob whole first, as it did before
 // scanMemo (tests compare the two).
@@ -144,7 +139,6 @@ var scanBufs = sync.Pool{New: func() any { return new([]byte) }}
 func (m *scanMemo) scanWindow(s *magicSet, r io.ReaderAt, g0, g1 int64, hits [][]int) [][]int {
 	wlen := min(m.win, g1-g0)
 	m.win = min(m.win*4, m.winMax)
-	carveScanned.Add(wlen)
 	// the window reads maxLen bytes past its last position: a magic that
 	// starts inside it is compared whole
 	n := min(wlen+int64(s.maxLen), m.size-g0)
